@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Command-line plumbing shared by the warden subcommands. */
+#include "runtime/cmd.h"
+#include "runtime/cmd-common.h"
+#include "runtime/error.h"
+#include "runtime/keyval.h"
+#include "runtime/object.h"
+#include "runtime/qapi-util.h"
+#include "monitor/monitor.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+int wd_cmd_report_fd = -1;
+
+void wd_cmd_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    g_autofree char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_autofree char *line = g_strdup_printf("warden: %s\n", msg);
+    fputs(line, stderr);
+    if (wd_cmd_report_fd >= 0 &&
+        write(wd_cmd_report_fd, line, strlen(line)) < 0) {
+        /* the waiting parent is gone */
+    }
+}
+
+static void arg_free(gpointer p)
+{
+    WdCmdArg *a = p;
+
+    g_free(a->option);
+    if (a->value) {
+        explicit_bzero(a->value, strlen(a->value));  /* may hold data= */
+    }
+    g_free(a->value);
+    g_free(a);
+}
+
+GPtrArray *wd_cmd_args_new(void)
+{
+    return g_ptr_array_new_with_free_func(arg_free);
+}
+
+gboolean wd_cmd_collect_arg(const gchar *option_name, const gchar *value,
+                            gpointer data, GError **errp)
+{
+    GPtrArray *args = *(GPtrArray **)data;
+    WdCmdArg *a = g_new0(WdCmdArg, 1);
+
+    a->option = g_strdup(option_name + (option_name[1] == '-' ? 2 : 1));
+    a->value = g_strdup(value);
+    g_ptr_array_add(args, a);
+    return TRUE;
+}
+
+int wd_cmd_handle_help(GPtrArray *args)
+{
+    for (guint i = 0; i < args->len; i++) {
+        WdCmdArg *a = g_ptr_array_index(args, i);
+        bool help = false;
+
+        if (strcmp(a->option, "object") != 0 || a->value[0] == '{') {
+            continue;
+        }
+        g_autoptr(json_t) tree = wd_keyval_parse(a->value, "qom-type",
+                                                 &help, NULL);
+        if (tree && help) {
+            json_t *t = json_object_get(tree, "qom-type");
+            wd_object_print_help(json_is_string(t) ? json_string_value(t)
+                                                   : NULL, stdout);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+bool wd_cmd_object_add(const char *arg, GError **errp)
+{
+    g_autoptr(json_t) tree = wd_keyval_or_json_parse(arg, "qom-type", NULL,
+                                                     errp);
+    if (!tree) {
+        g_prefix_error(errp, "--object: ");
+        return false;
+    }
+    json_t *id = json_object_get(tree, "id");
+    if (!wd_object_add_tree(tree, arg[0] != '{', errp)) {
+        if (json_is_string(id)) {
+            g_prefix_error(errp, "object '%s': ", json_string_value(id));
+        } else {
+            g_prefix_error(errp, "--object: ");
+        }
+        return false;
+    }
+    return true;
+}
+
+bool wd_cmd_create_all(GPtrArray *args, WdMonitorSet *mons, GError **errp)
+{
+    for (guint i = 0; i < args->len; i++) {
+        WdCmdArg *a = g_ptr_array_index(args, i);
+        bool ok;
+
+        if (strcmp(a->option, "object") == 0) {
+            ok = wd_cmd_object_add(a->value, errp);
+        } else if (strcmp(a->option, "chardev") == 0) {
+            ok = wd_monitor_set_add_chardev(mons, a->value, errp);
+        } else if (strcmp(a->option, "monitor") == 0) {
+            ok = wd_monitor_set_add(mons, a->value, errp);
+        } else {
+            wd_error_setg(errp, "--%s is not handled here", a->option);
+            ok = false;
+        }
+        if (!ok) {
+            return false;
+        }
+    }
+    return true;
+}
+
+char *wd_cmd_format_props(json_t *props)
+{
+    g_autoptr(GString) s = g_string_new(NULL);
+    const char *key;
+    json_t *val;
+
+    json_object_foreach(props, key, val) {
+        g_autofree char *text = json_is_string(val)
+            ? g_strdup(json_string_value(val))
+            : json_dumps(val, JSON_COMPACT | JSON_ENCODE_ANY);
+        g_string_append_printf(s, "%s%s=%s", s->len ? " " : "", key, text);
+    }
+    return g_string_free(g_steal_pointer(&s), FALSE);
+}

@@ -1,0 +1,73 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Shared helpers for integration tests (sourced). Exit 77 means "skip".
+set -u
+: "${WARDEN:?WARDEN must point at the warden binary}"
+PY=/usr/bin/python3      # Debian's python, with python3-libnbd etc.
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/warden-test.XXXXXX")
+_cleanup_fns=()
+cleanup_fn() { _cleanup_fns+=("$*"); }
+_cleanup() {
+    local i
+    for ((i = ${#_cleanup_fns[@]} - 1; i >= 0; i--)); do
+        eval "${_cleanup_fns[$i]}" || true
+    done
+    rm -rf "$tmp"
+}
+trap _cleanup EXIT
+
+requires() {   # requires CMD... : skip the test if a program is missing
+    local c
+    for c in "$@"; do
+        command -v "$c" >/dev/null 2>&1 || { echo "SKIP: $c not installed"; exit 77; }
+    done
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+pass_count=0
+ok() { pass_count=$((pass_count + 1)); echo "ok $pass_count - $*"; }
+
+# expect_fail MESSAGE_SUBSTRING CMD...: CMD must exit 1 and print it.
+expect_fail() {
+    local want=$1; shift
+    local out rc
+    out=$("$@" 2>&1); rc=$?
+    [ "$rc" -eq 1 ] || fail "expected exit 1, got $rc from: $* ($out)"
+    case "$out" in
+        *"$want"*) ;;
+        *) fail "expected '$want' in output of: $*; got: $out" ;;
+    esac
+}
+
+# wait_for_path FILE [SECONDS]: wait until FILE exists (bounded).
+wait_for_path() {
+    local i
+    for ((i = 0; i < ${2:-10} * 20; i++)); do
+        [ -e "$1" ] && return 0
+        sleep 0.05
+    done
+    fail "timed out waiting for $1"
+}
+
+# free_port: a TCP port on 127.0.0.1 that nobody listens on right now.
+free_port() {
+    $PY -c 'import socket
+s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_daemon ARGS...: run warden daemon in the background with a QMP
+# socket at $tmp/qmp.sock; sets DAEMON_PID.
+start_daemon() {
+    rm -f "$tmp/qmp.sock"
+    "$WARDEN" daemon --monitor "unix:$tmp/qmp.sock" "$@" \
+        >"$tmp/daemon.log" 2>&1 &
+    DAEMON_PID=$!
+    cleanup_fn "kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
+    wait_for_path "$tmp/qmp.sock"
+}
+
+# qmp CMD [JSON-ARGS]: one command on a fresh connection; prints the reply.
+qmp() {
+    $PY "$TESTS_DIR/qmp-client.py" "$tmp/qmp.sock" "$@"
+}
