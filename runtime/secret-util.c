@@ -122,7 +122,10 @@ bool wd_secret_decode(const uint8_t *in, size_t inlen, bool base64,
             return false;
         }
     } else {
-        buf = g_memdup2(in, inlen ? inlen : 1);
+        /* Copy exactly inlen bytes: an empty input is valid (fuzz-found:
+         * copying one byte of an empty buffer read past its end). */
+        buf = g_malloc(inlen + 1);
+        memcpy(buf, in, inlen);
         len = inlen;
     }
     if (!key) {

@@ -419,29 +419,22 @@ static bool pem_is_encrypted(const char *data)
     return strstr(data, "ENCRYPTED") != NULL;
 }
 
-static void load_key(X509Ctx *c)
+/* Imports the key in @data (PEM) into c->key, or records why not. */
+static void import_key(X509Ctx *c, const char *data, size_t len)
 {
-    char *data = NULL;
-    size_t len = 0;
-    int ret = wd_tls_read_file(c->key_path, &data, &len);
-    bool encrypted;
+    bool encrypted = pem_is_encrypted(data);
+    gnutls_datum_t d = { .data = (unsigned char *)data, .size = len };
+    int ret;
 
-    if (ret) {
-        finding(c, "Cannot read private key %s: %s", c->key_path,
-                g_strerror(ret));
-        return;
-    }
-    encrypted = pem_is_encrypted(data);
     if (encrypted && c->check_only) {
-        goto out;       /* nothing to decrypt it with: documented */
+        return;         /* nothing to decrypt it with: documented */
     }
     if (encrypted && !c->password) {
         finding(c, "The private key %s is encrypted: give "
                 "passwordid=<secret id> naming a secret that holds its "
                 "password", c->key_path);
-        goto out;
+        return;
     }
-    gnutls_datum_t d = { .data = (unsigned char *)data, .size = len };
     gnutls_x509_privkey_init(&c->key);
     ret = gnutls_x509_privkey_import2(c->key, &d, GNUTLS_X509_FMT_PEM,
                                       encrypted ? c->password : NULL, 0);
@@ -457,7 +450,20 @@ static void load_key(X509Ctx *c)
                     "PEM private key)", c->key_path, gnutls_strerror(ret));
         }
     }
-out:
+}
+
+static void load_key(X509Ctx *c)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int ret = wd_tls_read_file(c->key_path, &data, &len);
+
+    if (ret) {
+        finding(c, "Cannot read private key %s: %s", c->key_path,
+                g_strerror(ret));
+        return;
+    }
+    import_key(c, data, len);
     gnutls_memset(data, 0, len);
     g_free(data);
 }

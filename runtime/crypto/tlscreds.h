@@ -76,7 +76,10 @@ WdTlsCreds *wd_tls_creds_x509_load(const WdTlsX509Config *cfg,
 /**
  * wd_tls_creds_anon_load:
  * @dir: may be NULL; a server reads an optional dh-params.pem from it.
- * @priority: base priority (NULL = default); ":+ANON-DH" is appended.
+ * @priority: base priority (NULL = default);
+ * ":-KX-ALL:+ANON-ECDH:+ANON-DH:-VERS-TLS1.3" is appended: only anonymous
+ * key exchange, over TLS 1.2 (QEMU appends ":+ANON-DH" alone, which fails
+ * with clients that also offer certificate suites; see tlscreds.c).
  *
  * Returns: new credentials, or NULL with @errp set.
  */

@@ -173,9 +173,10 @@ static char *session_error_text(WdTlsSession *s, int ret)
 {
     if (ret == GNUTLS_E_FATAL_ALERT_RECEIVED ||
         ret == GNUTLS_E_WARNING_ALERT_RECEIVED) {
+        const char *alert = gnutls_alert_get_name(gnutls_alert_get(s->gs));
+
         return g_strdup_printf("%s (the peer says: %s)",
-                               gnutls_strerror(ret),
-                               gnutls_alert_get_name(gnutls_alert_get(s->gs)));
+                               gnutls_strerror(ret), alert ? alert : "?");
     }
     if ((ret == GNUTLS_E_PUSH_ERROR || ret == GNUTLS_E_PULL_ERROR) &&
         s->last_errno) {

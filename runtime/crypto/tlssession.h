@@ -38,7 +38,8 @@ typedef enum {
  * must match; NULL if unknown (then a verify-peer client fails the check).
  * @opaque: passed to @push and @pull.
  *
- * Sets the priority ("PRIORITY:+ANON-DH" etc. for anon/psk, as QEMU) and,
+ * Sets the priority (with the anon/psk key exchanges appended, see
+ * tlscreds.h) and,
  * for a verify-peer server, asks the client for a certificate.
  *
  * Returns: a new session, or NULL with @errp set.

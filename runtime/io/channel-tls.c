@@ -26,6 +26,7 @@ typedef struct {
     WdTlsSession *session;
     TlsState state;
     GError *io_err;             /* the master's last error, for messages */
+    GError *read_err;           /* held back behind data already read */
     bool bye_sent;
     /* The handshake task. */
     WdTaskFunc hs_cb;
@@ -118,6 +119,10 @@ static ssize_t tls_readv(WdChannel *ch, const struct iovec *iov, size_t niov,
     if (!check_open(tls, errp)) {
         return -1;
     }
+    if (tls->read_err) {
+        g_propagate_error(errp, g_steal_pointer(&tls->read_err));
+        return -1;
+    }
     for (size_t i = 0; i < niov; i++) {
         GError *err = NULL;
         ssize_t n;
@@ -131,13 +136,10 @@ static ssize_t tls_readv(WdChannel *ch, const struct iovec *iov, size_t niov,
             return total ? (ssize_t)total : n;
         }
         if (n < 0) {
-            if (total) {
-                g_error_free(err);      /* it comes back on the next read */
-                g_clear_error(&tls->io_err);
-                return total;
-            }
-            tls_error(tls, err, "Cannot read from TLS channel", errp);
-            return -1;
+            /* Deliver the bytes first; the error on the next read. */
+            tls_error(tls, err, "Cannot read from TLS channel",
+                      total ? &tls->read_err : errp);
+            return total ? (ssize_t)total : -1;
         }
         total += n;
         if ((size_t)n < iov[i].iov_len) {
@@ -231,7 +233,8 @@ static GIOCondition tls_ready(WdChannel *ch, GIOCondition cond)
     WdChannelTls *tls = to_tls(ch);
 
     /* Decrypted bytes waiting in gnutls: the fd may never wake again. */
-    if (tls->state == TLS_OPEN && wd_tls_session_pending(tls->session)) {
+    if (tls->state == TLS_OPEN &&
+        (wd_tls_session_pending(tls->session) || tls->read_err)) {
         return G_IO_IN;
     }
     return 0;
@@ -267,6 +270,7 @@ static void tls_finalize(WdChannel *ch)
     wd_tls_session_free(tls->session);
     wd_channel_unref(tls->master);
     g_clear_error(&tls->io_err);
+    g_clear_error(&tls->read_err);
 }
 
 static const WdChannelOps tls_ops = {

@@ -42,6 +42,9 @@ typedef enum {
  * now, or -1 with @errp set. @fds/@nfds pass file descriptors where the
  * channel has WD_CHANNEL_FEATURE_FD_PASS (readv: *fds is a new array the
  * caller owns and must close/free; may be NULL when not wanted).
+ * A writer that got WD_CHANNEL_ERR_BLOCK must retry with the same data:
+ * layered channels (TLS, websocket) may already hold part of it, as
+ * gnutls_record_send() requires.
  */
 typedef struct WdChannelOps {
     const char *name;

@@ -6,6 +6,7 @@
  */
 #include "runtime/keyval.h"
 #include "runtime/qapi-util.h"
+#include "qapi-types.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -316,14 +316,17 @@ static const CipherVector vectors[] = {
           "601ec313775789a5b7a7f504bbf3d228f443e3ca4d62b59aca84e990cacaf5c5"
           "2b0930daa23de94ce87017ba2d84988ddfc9c58db67aada613c2dd08457941a6",
     },
-    /* weak all-zero key (VNC empty password), openssl */
+    /*
+     * Not in QEMU's set.  The all-zero DES key is weak (nettle flags it)
+     * but is what a VNC empty password gives; ciphertext from OpenSSL.
+     */
     { .path = "des-ecb-56-weak-key",
       .alg = WD_CIPHER_ALG_DES, .mode = WD_CIPHER_MODE_ECB,
       .key = "0000000000000000",
       .plaintext = "0000000000000000",
       .ciphertext = "8ca64de9c1b123a7",
     },
-    /* python-cryptography */
+    /* SP 800-38A plaintext; ciphertext from python-cryptography. */
     { .path = "des-cbc-56",
       .alg = WD_CIPHER_ALG_DES, .mode = WD_CIPHER_MODE_CBC,
       .key = "80c4a2e691d5b3f7",
@@ -335,7 +338,7 @@ static const CipherVector vectors[] = {
           "04daf36e389223c825a21b92b31afe4a8e618385fda98452443d705da9e79cf7"
           "ba497f8d10fdda1ad89091fed4eb395c37f2c99caba4bb576c2ddb0129edbb11",
     },
-    /* python-cryptography */
+    /* RFC 2144 key, SP 800-38A plaintext; from python-cryptography. */
     { .path = "cast5-cbc-128",
       .alg = WD_CIPHER_ALG_CAST5_128, .mode = WD_CIPHER_MODE_CBC,
       .key = "0123456712345678234567893456789a",
@@ -347,7 +350,7 @@ static const CipherVector vectors[] = {
           "227e2d5f1a8fac6ceec574338e1e39821084a9bd24ad7f90890391a3a3f65f4e"
           "135aed55bc721c0e64f496826af1b46fe92fea33aac3e850c4ba551ade705ba9",
     },
-    /* IEEE 1619 vector 10 */
+    /* IEEE 1619-2007 annex B vector 10 (XTS-AES-256, data unit 0xff). */
     { .path = "aes-xts-256-10",
       .alg = WD_CIPHER_ALG_AES_256, .mode = WD_CIPHER_MODE_XTS,
       .key =

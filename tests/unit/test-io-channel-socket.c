@@ -431,26 +431,32 @@ static void test_listener_inet(void)
     wd_channel_unref(st.client);
 }
 
-static void test_listener_localhost_port0(void)
+static void test_listener_port0_all_addresses(void)
 {
-    g_autoptr(GError) err = NULL;
-    g_autoptr(WdSocketAddress) addr = wd_socket_address_new_inet("localhost",
-                                                                 "0");
-    g_autoptr(WdSocketListener) l = wd_socket_listener_new(addr, 1, 5, &err);
-    g_autoptr(WdSocketAddress) first = NULL;
+    /* "localhost" may be 127.0.0.1 and ::1; "" (any) is 0.0.0.0 and ::
+     * where IPv6 is up. Every address must listen on the same port. */
+    static const char *const hosts[] = { "localhost", "" };
 
-    g_assert_no_error(err);
-    g_assert_cmpuint(wd_socket_listener_get_n_fds(l), >=, 1);
-    first = wd_socket_listener_get_bound_address(l, 0, &err);
-    /* Every address of "localhost" (127.0.0.1, and ::1 where IPv6 is up)
-     * listens on the same port. */
-    for (size_t i = 1; i < wd_socket_listener_get_n_fds(l); i++) {
-        g_autoptr(WdSocketAddress) other =
-            wd_socket_listener_get_bound_address(l, i, &err);
+    for (size_t h = 0; h < G_N_ELEMENTS(hosts); h++) {
+        g_autoptr(GError) err = NULL;
+        g_autoptr(WdSocketAddress) addr =
+            wd_socket_address_new_inet(hosts[h], "0");
+        g_autoptr(WdSocketListener) l =
+            wd_socket_listener_new(addr, 1, 5, &err);
+        g_autoptr(WdSocketAddress) first = NULL;
 
         g_assert_no_error(err);
-        g_assert_cmpstr(other->port, ==, first->port);
-        g_assert_cmpstr(other->host, !=, first->host);
+        g_assert_cmpuint(wd_socket_listener_get_n_fds(l), >=, 1);
+        first = wd_socket_listener_get_bound_address(l, 0, &err);
+        g_assert_cmpstr(first->port, !=, "0");
+        for (size_t i = 1; i < wd_socket_listener_get_n_fds(l); i++) {
+            g_autoptr(WdSocketAddress) other =
+                wd_socket_listener_get_bound_address(l, i, &err);
+
+            g_assert_no_error(err);
+            g_assert_cmpstr(other->port, ==, first->port);
+            g_assert_cmpstr(other->host, !=, first->host);
+        }
     }
 }
 
@@ -725,8 +731,8 @@ int main(int argc, char **argv)
     g_test_add_func("/io/socket/epipe", test_epipe);
     g_test_add_func("/io/socket/not-a-socket", test_not_a_socket);
     g_test_add_func("/io/socket/listener/inet", test_listener_inet);
-    g_test_add_func("/io/socket/listener/localhost-port0",
-                    test_listener_localhost_port0);
+    g_test_add_func("/io/socket/listener/port0-all-addresses",
+                    test_listener_port0_all_addresses);
     g_test_add_func("/io/socket/listener/in-use", test_listener_in_use);
     g_test_add_func("/io/socket/listener/unix", test_listener_unix);
     g_test_add_func("/io/socket/listener/unix-stale",

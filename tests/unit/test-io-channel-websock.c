@@ -711,6 +711,55 @@ static void test_channel_protocol_errors(void)
     }
 }
 
+typedef struct {
+    int fd;
+    GByteArray *payload;
+    int frames;
+} FrameReader;
+
+static gpointer frame_reader_thread(gpointer opaque)
+{
+    FrameReader *r = opaque;
+    WdWebsockFrame f;
+
+    for (;;) {
+        read_server_frame(r->fd, &f, r->payload);
+        if (f.opcode == WD_WEBSOCK_OP_CLOSE) {
+            return NULL;
+        }
+        g_assert_cmpint(f.opcode, ==, WD_WEBSOCK_OP_BINARY);
+        r->frames++;
+    }
+}
+
+/* Writes larger than the socket buffer block mid-frame; write_all's
+ * retries must complete each frame exactly once, and writes over 1 MiB
+ * are split into frames of at most 1 MiB. */
+static void test_channel_large_write(void)
+{
+    g_autoptr(GError) err = NULL;
+    size_t len = WD_WEBSOCK_MAX_PAYLOAD + WD_WEBSOCK_MAX_PAYLOAD / 2;
+    g_autofree uint8_t *data = g_malloc(len);
+    FrameReader r = { .payload = g_byte_array_new() };
+    WdChannel *ws;
+    GThread *t;
+
+    for (size_t i = 0; i < len; i++) {
+        data[i] = (uint8_t)(i * 7 + i / 251);
+    }
+    ws = ws_open(&r.fd);
+    t = g_thread_new("frame-reader", frame_reader_thread, &r);
+    g_assert_true(wd_channel_write_all(ws, data, len, &err));
+    g_assert_no_error(err);
+    g_assert_true(wd_channel_close(ws, &err));
+    g_thread_join(t);
+    g_assert_cmpint(r.frames, ==, 2);
+    g_assert_cmpmem(r.payload->data, r.payload->len, data, len);
+    g_byte_array_unref(r.payload);
+    wd_channel_unref(ws);
+    close(r.fd);
+}
+
 static gboolean on_ws_readable(WdChannel *ch, GIOCondition cond,
                                gpointer opaque)
 {
@@ -927,6 +976,8 @@ int main(int argc, char **argv)
     g_test_add_func("/io/websock/channel/protocol-errors",
                     test_channel_protocol_errors);
     g_test_add_func("/io/websock/channel/watch-eof", test_channel_watch_eof);
+    g_test_add_func("/io/websock/channel/large-write",
+                    test_channel_large_write);
     g_test_add_func("/io/websock/channel/over-buffer",
                     test_channel_over_buffer);
     g_test_add_func("/io/websock/python-client", test_python_client);

@@ -66,6 +66,9 @@ static const Case cases[] = {
       .error = "Incorrect padding found on decrypted data" },
     { .name = "empty-ciphertext", .spec = "secret,id=s,data=,format=base64,"
               "keyid=master,iv=" IV, .error = "The encrypted secret is empty" },
+    { .name = "empty-raw-ciphertext", .spec = "secret,id=s,data=,"
+              "keyid=master,iv=" IV, .error = "The encrypted secret is empty" },
+    { .name = "empty-plain", .spec = "secret,id=s,data=", .value = "" },
     { .name = "short-ciphertext",
       .spec = "secret,id=s,data=zL/3CUYZC1IqOrRr,format=base64,keyid=master,"
               "iv=" IV, .error = "Length 12 must be a multiple of block size 16" },
