@@ -4,10 +4,10 @@
  * session per connected client (QEMU serves one client per chardev at a
  * time; we serve any number at once, each negotiating on its own), and
  * event fan-out to every client. A client that disconnects, even
- * mid-message, only takes its own session down.
+ * mid-message, only takes its own session down. TLS, tls-authz and
+ * websocket clients go through monitor-secure.c before they get here.
  */
-#include "monitor/monitor.h"
-#include "monitor/qmp.h"
+#include "monitor/monitor-priv.h"
 #include "runtime/error.h"
 #include "runtime/event.h"
 #include "runtime/io/channel-socket.h"
@@ -24,27 +24,6 @@
  * (a client that never reads cannot make us buffer without bound). */
 #define MONITOR_MAX_OUTPUT (64u << 20)
 
-typedef struct Monitor Monitor;
-
-typedef struct {
-    Monitor *mon;
-    WdChannel *ch;
-    QmpSession *qmp;
-    GString *out;
-    guint in_watch;
-    guint out_watch;
-    guint close_idle;
-    bool closing;
-} MonClient;
-
-struct Monitor {
-    WdMonitorSet *set;
-    char *name;
-    WdSocketListener *listener;
-    bool pretty;
-    GPtrArray *clients;        /* MonClient* */
-};
-
 struct WdMonitorSet {
     GPtrArray *monitors;       /* Monitor* */
     GHashTable *chardevs;      /* id -> json_t* options */
@@ -54,31 +33,70 @@ struct WdMonitorSet {
 
 static GPtrArray *all_sets;    /* for SHUTDOWN from the daemon */
 
-static void client_free(MonClient *c)
+MonClient *mon_client_ref(MonClient *c)
 {
-    if (c->in_watch) {
-        g_source_remove(c->in_watch);
+    g_atomic_int_inc(&c->refcount);
+    return c;
+}
+
+/* The last reference: close the channel stack (which closes the socket
+ * under it) and free. */
+void mon_client_unref(MonClient *c)
+{
+    if (!c || !g_atomic_int_dec_and_test(&c->refcount)) {
+        return;
     }
-    if (c->out_watch) {
-        g_source_remove(c->out_watch);
-    }
+    g_assert(!c->in_watch && !c->out_watch && !c->deadline);
     qmp_session_free(c->qmp);
     wd_channel_close(c->ch, NULL);
     wd_channel_unref(c->ch);
+    wd_channel_unref(c->sock);
     g_string_free(c->out, TRUE);
+    g_queue_clear(&c->msg_lens);
+    g_free(c->peer);
     g_free(c);
+}
+
+/* Stop every source that points at @c and drop the list's reference. A
+ * running handshake cannot be cancelled, only failed: shutting the
+ * socket down makes it finish (with an error) and drop its reference. */
+static void client_detach(MonClient *c)
+{
+    if (c->in_watch) {
+        g_source_remove(c->in_watch);
+        c->in_watch = 0;
+    }
+    if (c->out_watch) {
+        g_source_remove(c->out_watch);
+        c->out_watch = 0;
+    }
+    if (c->deadline) {
+        g_source_remove(c->deadline);
+        c->deadline = 0;
+    }
+    if (c->close_idle) {
+        g_source_remove(c->close_idle);
+        c->close_idle = 0;
+    }
+    if (c->handshaking) {
+        wd_channel_shutdown(c->sock, WD_CHANNEL_SHUTDOWN_BOTH, NULL);
+    }
+    c->closing = true;
+    c->mon = NULL;
+    mon_client_unref(c);
 }
 
 static gboolean client_close_idle(gpointer opaque)
 {
     MonClient *c = opaque;
 
+    c->close_idle = 0;
     g_ptr_array_remove(c->mon->clients, c);
-    client_free(c);
+    client_detach(c);
     return G_SOURCE_REMOVE;
 }
 
-static void client_close(MonClient *c)
+void mon_client_close(MonClient *c)
 {
     if (c->closing) {
         return;
@@ -88,20 +106,44 @@ static void client_close(MonClient *c)
     c->close_idle = g_idle_add(client_close_idle, c);
 }
 
+/* How much of @c->out the next write may take: everything, or for a
+ * websocket the rest of the first message (one message per frame). */
+static size_t client_chunk(MonClient *c)
+{
+    if (g_queue_is_empty(&c->msg_lens)) {
+        return c->out->len;
+    }
+    return GPOINTER_TO_SIZE(g_queue_peek_head(&c->msg_lens));
+}
+
+static void client_consumed(MonClient *c, size_t n)
+{
+    g_string_erase(c->out, 0, n);
+    if (!g_queue_is_empty(&c->msg_lens)) {
+        size_t left = GPOINTER_TO_SIZE(g_queue_pop_head(&c->msg_lens)) - n;
+        /* A message over one frame's limit goes out in several frames. */
+        if (left) {
+            g_queue_push_head(&c->msg_lens, GSIZE_TO_POINTER(left));
+        }
+    }
+}
+
 static bool client_flush(MonClient *c)
 {
     while (c->out->len) {
         g_autoptr(GError) err = NULL;
-        ssize_t n = wd_channel_write(c->ch, c->out->str, c->out->len, &err);
+        ssize_t n = wd_channel_write(c->ch, c->out->str, client_chunk(c),
+                                     &err);
         if (n == WD_CHANNEL_ERR_BLOCK) {
             return true;
         }
         if (n < 0) {
-            wd_debug("monitor %s: client write failed: %s", c->mon->name,
+            wd_debug("monitor %s: client %s: write failed: %s",
+                     c->mon ? c->mon->name : "(gone)", c->peer,
                      err->message);
             return false;
         }
-        g_string_erase(c->out, 0, n);
+        client_consumed(c, n);
     }
     return true;
 }
@@ -113,7 +155,7 @@ static gboolean client_writable(WdChannel *ch, GIOCondition cond,
 
     if (!client_flush(c)) {
         c->out_watch = 0;
-        client_close(c);
+        mon_client_close(c);
         return G_SOURCE_REMOVE;
     }
     if (c->out->len == 0) {
@@ -131,14 +173,17 @@ static void client_output(const char *text, size_t len, gpointer opaque)
         return;
     }
     if (c->out->len + len > MONITOR_MAX_OUTPUT) {
-        wd_warn("monitor %s: client does not read its replies; "
-                "disconnecting it", c->mon->name);
-        client_close(c);
+        wd_warn("monitor %s: client %s does not read its replies; "
+                "disconnecting it", c->mon->name, c->peer);
+        mon_client_close(c);
         return;
     }
     g_string_append_len(c->out, text, len);
+    if (c->mon->websocket) {
+        g_queue_push_tail(&c->msg_lens, GSIZE_TO_POINTER(len));
+    }
     if (!client_flush(c)) {
-        client_close(c);
+        mon_client_close(c);
         return;
     }
     if (c->out->len && !c->out_watch) {
@@ -162,8 +207,12 @@ static gboolean client_readable(WdChannel *ch, GIOCondition cond,
             return G_SOURCE_CONTINUE;
         }
         if (n <= 0) {
+            if (n < 0) {
+                wd_debug("monitor %s: client %s: %s", c->mon->name, c->peer,
+                         err->message);
+            }
             c->in_watch = 0;
-            client_close(c);
+            mon_client_close(c);
             return G_SOURCE_REMOVE;
         }
         qmp_session_feed(c->qmp, buf, n);
@@ -175,23 +224,35 @@ static gboolean client_readable(WdChannel *ch, GIOCondition cond,
     return G_SOURCE_CONTINUE;
 }
 
-static void monitor_accept(WdChannel *ch, gpointer opaque)
+void mon_client_start(MonClient *c)
 {
-    Monitor *mon = opaque;
-    MonClient *c = g_new0(MonClient, 1);
+    Monitor *mon = c->mon;
 
-    c->mon = mon;
-    c->ch = wd_channel_ref(ch);     /* the listener's is borrowed */
-    c->out = g_string_new(NULL);
     c->qmp = qmp_session_new(client_output, c);
     c->qmp->pretty = mon->pretty;
     c->qmp->on_quit = mon->set->on_quit;
     c->qmp->quit_opaque = mon->set->quit_opaque;
+    qmp_session_greet(c->qmp);
+    c->in_watch = wd_channel_add_watch(c->ch, G_IO_IN | G_IO_HUP | G_IO_ERR,
+                                       client_readable, c, NULL, NULL);
+}
+
+static void monitor_accept(WdChannel *ch, gpointer opaque)
+{
+    Monitor *mon = opaque;
+    MonClient *c = g_new0(MonClient, 1);
+    const char *peer = wd_channel_socket_peer_name(ch);
+
+    c->refcount = 1;                /* the client list's */
+    c->mon = mon;
+    c->sock = wd_channel_ref(ch);   /* the listener's is borrowed */
+    c->ch = wd_channel_ref(ch);
+    c->peer = g_strdup(peer ? peer : "(unknown)");
+    c->out = g_string_new(NULL);
+    g_queue_init(&c->msg_lens);
     wd_channel_set_blocking(ch, false, NULL);
     g_ptr_array_add(mon->clients, c);
-    qmp_session_greet(c->qmp);
-    c->in_watch = wd_channel_add_watch(ch, G_IO_IN | G_IO_HUP | G_IO_ERR,
-                                       client_readable, c, NULL, NULL);
+    mon_secure_accept(c);
 }
 
 static void on_event(const char *name, json_t *data, gpointer opaque)
@@ -202,7 +263,10 @@ static void on_event(const char *name, json_t *data, gpointer opaque)
         Monitor *mon = g_ptr_array_index(ms->monitors, i);
         for (guint j = 0; j < mon->clients->len; j++) {
             MonClient *c = g_ptr_array_index(mon->clients, j);
-            qmp_session_send_event(c->qmp, name, data);
+            /* Not before its handshakes and tls-authz succeeded. */
+            if (c->qmp && !c->closing) {
+                qmp_session_send_event(c->qmp, name, data);
+            }
         }
     }
 }
@@ -301,10 +365,35 @@ static WdSocketAddress *chardev_address(json_t *cd, GError **errp)
     return NULL;
 }
 
+/* Flush and drop every client, stop listening, release the objects. */
+static void monitor_free(Monitor *mon)
+{
+    for (guint j = 0; j < mon->clients->len; j++) {
+        MonClient *c = g_ptr_array_index(mon->clients, j);
+        if (c->qmp && !c->closing) {
+            /* Last chance to deliver the reply to quit and SHUTDOWN. */
+            wd_channel_set_blocking(c->ch, true, NULL);
+            client_flush(c);
+        }
+        client_detach(c);
+    }
+    g_ptr_array_unref(mon->clients);
+    if (mon->listener) {
+        wd_socket_listener_free(mon->listener);
+    }
+    if (mon->holder) {
+        mon_secure_release(mon);
+    }
+    g_free(mon->holder);
+    g_free(mon->tls_creds);
+    g_free(mon->tls_authz);
+    g_free(mon->name);
+    g_free(mon);
+}
+
 bool wd_monitor_set_add(WdMonitorSet *ms, const char *spec, GError **errp)
 {
     g_autoptr(WdSocketAddress) addr = NULL;
-    g_autofree char *first = NULL;
     g_autoptr(json_t) opts = NULL;
     bool pretty = false;
 
@@ -324,8 +413,9 @@ bool wd_monitor_set_add(WdMonitorSet *ms, const char *spec, GError **errp)
     const char *key;
     json_t *val;
     json_object_foreach(opts, key, val) {
-        static const char *const known[] = {"address", "chardev", "pretty",
-                                            "mode", "id", NULL};
+        static const char *const known[] = {
+            "address", "chardev", "pretty", "mode", "id", "tls-creds",
+            "tls-authz", "websocket", NULL };
         if (!g_strv_contains(known, key)) {
             wd_error_setg(errp, "--monitor: Parameter '%s' is unexpected",
                           key);
@@ -355,10 +445,21 @@ bool wd_monitor_set_add(WdMonitorSet *ms, const char *spec, GError **errp)
         return false;
     }
 
+    /* Check the objects before binding: a bad id leaves no socket. */
+    Monitor *mon = g_new0(Monitor, 1);
+    mon->set = ms;
+    mon->pretty = pretty;
+    mon->clients = g_ptr_array_new();
+    if (!mon_secure_parse(mon, opts, errp)) {
+        g_prefix_error(errp, "--monitor: ");
+        monitor_free(mon);
+        return false;
+    }
     g_autoptr(WdSocketListener) l = wd_socket_listener_new(addr, 1, 16,
                                                            errp);
     if (!l) {
         g_prefix_error(errp, "--monitor: ");
+        monitor_free(mon);
         return false;
     }
     if (addr->type == WD_SOCKET_ADDRESS_UNIX && json_is_string(mode)) {
@@ -367,14 +468,16 @@ bool wd_monitor_set_add(WdMonitorSet *ms, const char *spec, GError **errp)
         if (*end || m > 0777 || chmod(addr->path, m) < 0) {
             wd_error_setg(errp, "--monitor: cannot set mode '%s' on %s",
                           json_string_value(mode), addr->path);
+            monitor_free(mon);
             return false;
         }
     }
-    Monitor *mon = g_new0(Monitor, 1);
-    mon->set = ms;
     mon->name = wd_socket_address_to_string(addr);
-    mon->pretty = pretty;
-    mon->clients = g_ptr_array_new();
+    /* The name object-del reports: "monitor tcp:127.0.0.1:4444". */
+    mon->holder = g_strdup_printf("monitor %s%s",
+                                  addr->type == WD_SOCKET_ADDRESS_INET
+                                  ? "tcp:" : "", mon->name);
+    mon_secure_hold(mon);
     mon->listener = g_steal_pointer(&l);
     wd_socket_listener_set_accept(mon->listener, monitor_accept, mon, NULL);
     g_ptr_array_add(ms->monitors, mon);
@@ -396,21 +499,7 @@ void wd_monitor_set_free(WdMonitorSet *ms)
     wd_event_remove_sink(on_event, ms);
     g_ptr_array_remove(all_sets, ms);
     for (guint i = 0; i < ms->monitors->len; i++) {
-        Monitor *mon = g_ptr_array_index(ms->monitors, i);
-        for (guint j = 0; j < mon->clients->len; j++) {
-            MonClient *c = g_ptr_array_index(mon->clients, j);
-            /* Last chance to deliver the reply to quit and SHUTDOWN. */
-            wd_channel_set_blocking(c->ch, true, NULL);
-            client_flush(c);
-            if (c->close_idle) {
-                g_source_remove(c->close_idle);
-            }
-            client_free(c);
-        }
-        g_ptr_array_unref(mon->clients);
-        wd_socket_listener_free(mon->listener);
-        g_free(mon->name);
-        g_free(mon);
+        monitor_free(g_ptr_array_index(ms->monitors, i));
     }
     g_ptr_array_unref(ms->monitors);
     g_hash_table_unref(ms->chardevs);

@@ -12,6 +12,7 @@ extern const WdObjectClass wd_authz_listfile_class;
 extern const WdObjectClass wd_tls_creds_x509_class;
 extern const WdObjectClass wd_tls_creds_anon_class;
 extern const WdObjectClass wd_tls_creds_psk_class;
+extern const WdObjectClass wd_nbd_server_class;
 
 /* Register every class above (once, at startup). */
 void wd_objects_register_all(void);

@@ -12,6 +12,7 @@ void wd_objects_register_all(void)
         &wd_tls_creds_x509_class,
         &wd_tls_creds_anon_class,
         &wd_tls_creds_psk_class,
+        &wd_nbd_server_class,
     };
     static gsize done;
 

@@ -317,6 +317,8 @@ def gen_header(s):
             u = s.unions[name]
             w('struct %s {' % c_name(name, False))
             for m in s.all_members(u['base']):
+                if m.optional:
+                    w('    bool has_%s;' % m.c)
                 w('    %s%s%s;' % (s.ctype(m.type),
                                    '' if s.ctype(m.type).endswith('*')
                                    else ' ', m.c))

@@ -6,6 +6,8 @@
 #include "runtime/keyval.h"
 #include "runtime/object.h"
 #include "runtime/qapi-util.h"
+#include "runtime/blockdev.h"
+#include "runtime/nbd/exports.h"
 #include "monitor/monitor.h"
 
 #include <stdio.h>
@@ -111,6 +113,21 @@ bool wd_cmd_create_all(GPtrArray *args, WdMonitorSet *mons, GError **errp)
             ok = wd_monitor_set_add_chardev(mons, a->value, errp);
         } else if (strcmp(a->option, "monitor") == 0) {
             ok = wd_monitor_set_add(mons, a->value, errp);
+        } else if (strcmp(a->option, "blockdev") == 0) {
+            ok = wd_blockdev_add_arg(a->value, errp) != NULL;
+            if (!ok) {
+                g_prefix_error(errp, "--blockdev: ");
+            }
+        } else if (strcmp(a->option, "nbd-server") == 0) {
+            ok = wd_cmd_nbd_server_arg(a->value, errp);
+            if (!ok) {
+                g_prefix_error(errp, "--nbd-server: ");
+            }
+        } else if (strcmp(a->option, "export") == 0) {
+            ok = wd_block_export_add_arg(a->value, errp);
+            if (!ok) {
+                g_prefix_error(errp, "--export: ");
+            }
         } else {
             wd_error_setg(errp, "--%s is not handled here", a->option);
             ok = false;
@@ -120,6 +137,25 @@ bool wd_cmd_create_all(GPtrArray *args, WdMonitorSet *mons, GError **errp)
         }
     }
     return true;
+}
+
+bool wd_cmd_nbd_server_arg(const char *arg, GError **errp)
+{
+    g_autoptr(json_t) tree = wd_keyval_or_json_parse(arg, NULL, NULL, errp);
+    g_autoptr(NbdServerProperties) p = NULL;
+
+    /* qemu-storage-daemon's --nbd-server: the flat SocketAddress form,
+     * the same members as the nbd-server object. */
+    if (!tree || !qapi_in_NbdServerProperties(tree, NULL, arg[0] != '{', &p,
+                                              errp)) {
+        return false;
+    }
+    if (p->tls_authz && !wd_object_use(NULL, "tls-authz", p->tls_authz,
+                                       "authz", errp)) {
+        return false;
+    }
+    return wd_nbd_server_start_default(p->addr, p->tls_creds, p->tls_authz,
+                                       true, p->max_connections, errp);
 }
 
 char *wd_cmd_format_props(json_t *props)

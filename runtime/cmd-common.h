@@ -43,6 +43,9 @@ bool wd_cmd_create_all(GPtrArray *args, WdMonitorSet *mons, GError **errp);
 /* Create one object from an --object argument. */
 bool wd_cmd_object_add(const char *arg, GError **errp);
 
+/* --nbd-server: start the default NBD server. */
+bool wd_cmd_nbd_server_arg(const char *arg, GError **errp);
+
 /* "key=value ..." for properties (strings unquoted). */
 char *wd_cmd_format_props(json_t *props);
 

@@ -10,6 +10,8 @@
 #include "runtime/error.h"
 #include "runtime/event.h"
 #include "runtime/object.h"
+#include "runtime/blockdev.h"
+#include "runtime/nbd/exports.h"
 #include "monitor/monitor.h"
 #include "objects/objects.h"
 
@@ -144,6 +146,15 @@ int wd_cmd_daemon(int argc, char **argv)
         { "chardev", 0, 0, G_OPTION_ARG_CALLBACK, wd_cmd_collect_arg,
           "socket character device for --monitor chardev=ID "
           "(socket,id=ID,path=PATH,server=on,wait=off)", "SPEC" },
+        { "blockdev", 0, 0, G_OPTION_ARG_CALLBACK, wd_cmd_collect_arg,
+          "create a block node: driver=file|memory|raw|nbd,node-name=N,...",
+          "SPEC" },
+        { "nbd-server", 0, 0, G_OPTION_ARG_CALLBACK, wd_cmd_collect_arg,
+          "start the NBD server: addr.type=inet,addr.host=H,addr.port=P"
+          "[,tls-creds=ID][,tls-authz=ID][,max-connections=N]", "SPEC" },
+        { "export", 0, 0, G_OPTION_ARG_CALLBACK, wd_cmd_collect_arg,
+          "export a node: type=nbd,id=ID,node-name=N[,name=NAME]"
+          "[,writable=on][,description=TEXT][,server=ID]", "SPEC" },
         { "pidfile", 0, 0, G_OPTION_ARG_FILENAME, &d.pidfile,
           "write the process id to FILE (removed on exit)", "FILE" },
         { "daemonize", 0, 0, G_OPTION_ARG_NONE, &d.daemonize,
@@ -218,6 +229,10 @@ int wd_cmd_daemon(int argc, char **argv)
 
 out:
     wd_monitor_set_free(mons);
+    /* Exports first (clients finish their in-flight requests), then
+     * nodes, then objects newest first. */
+    wd_nbd_exports_shutdown();
+    wd_blockdev_delete_all();
     wd_object_delete_all();
     if (d.pidfile) {
         unlink(d.pidfile);

@@ -15,6 +15,8 @@ static const WdSubcommand subcommands[] = {
       wd_cmd_daemon },
     { "demo", "make a throwaway PKI and configuration and serve it",
       wd_cmd_demo },
+    { "certs", "create or check TLS certificates (CA, server, client)",
+      wd_cmd_certs },
 };
 
 static void usage(FILE *out)

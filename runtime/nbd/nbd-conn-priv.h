@@ -272,8 +272,9 @@ struct NbdConn {
 WdNbdExport *nbd_server_lookup_export(WdNbdServer *s, const char *name);
 /* Snapshot of the exports for NBD_OPT_LIST (new array of references). */
 GPtrArray *nbd_server_snapshot_exports(WdNbdServer *s);
-/* The connection enters transmission on @exp: counts it, or fails when
- * @exp is being removed. */
+/* The connection selects @exp (GO / EXPORT_NAME): counts it and moves
+ * the caller's reference to c->exp; or, when @exp is being removed,
+ * drops that reference and fails. */
 bool nbd_server_attach_export(WdNbdServer *s, NbdConn *c, WdNbdExport *exp);
 /* Last step of a connection (any thread): uncounts it everywhere. */
 void nbd_server_conn_finished(WdNbdServer *s, NbdConn *c);

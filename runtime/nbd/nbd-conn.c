@@ -109,7 +109,9 @@ void nbd_conn_unref(NbdConn *c)
     wd_tls_session_free(c->tls);
     wd_channel_unref(c->ch);
     wd_nbd_export_unref(c->exp);
-    g_ptr_array_foreach(c->free_bufs, (GFunc)buf_free, NULL);
+    for (guint i = 0; i < c->free_bufs->len; i++) {
+        buf_free(g_ptr_array_index(c->free_bufs, i));
+    }
     g_ptr_array_free(c->free_bufs, TRUE);
     g_mutex_clear(&c->send_lock);
     g_mutex_clear(&c->buf_lock);
@@ -620,6 +622,7 @@ static void conn_finish(NbdConn *c)
     }
     wd_channel_shutdown(c->ch, WD_CHANNEL_SHUTDOWN_BOTH, NULL);
     wd_channel_close(c->ch, NULL);
+    c->fd = -1;     /* the number may be reused by the next accept() */
     wd_debug("nbd-server %s: connection %u from %s closed (%s)",
              c->server->name, c->id, c->peer,
              c->close_reason ? c->close_reason : "stopped");

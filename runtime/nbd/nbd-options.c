@@ -135,13 +135,16 @@ static void meta_for_export(NbdConn *c, WdNbdExport *exp)
     }
 }
 
-/* The export is selected: transmission starts (GO or EXPORT_NAME). */
-static bool enter_transmission(NbdConn *c, WdNbdExport *exp)
+/* c->exp is selected and the final reply sent: transmission starts,
+ * unless sending that reply failed. */
+static bool enter_transmission(NbdConn *c)
 {
-    meta_for_export(c, exp);
-    c->exp = exp;
+    if (c->state != NBD_CONN_OPTIONS) {
+        return false;
+    }
+    meta_for_export(c, c->exp);
     nbd_tx_start(c);
-    return c->state != NBD_CONN_CLOSING;
+    return c->state == NBD_CONN_TRANSMISSION;
 }
 
 static bool opt_export_name(NbdConn *c, const uint8_t *data, uint32_t len)
@@ -163,7 +166,6 @@ static bool opt_export_name(NbdConn *c, const uint8_t *data, uint32_t len)
     if (!exp || !nbd_server_attach_export(c->server, c, exp)) {
         wd_debug("nbd-server %s: client %s asked for unknown export '%s'",
                  c->server->name, c->peer, name);
-        wd_nbd_export_unref(exp);
         nbd_conn_close(c, "unknown export");
         return false;
     }
@@ -173,7 +175,7 @@ static bool opt_export_name(NbdConn *c, const uint8_t *data, uint32_t len)
     nbd_conn_send_copy(c, &reply, c->no_zeroes ? sizeof(reply.r) :
                        sizeof(reply));
     c->export_name_end = true;
-    return enter_transmission(c, exp);
+    return enter_transmission(c);
 }
 
 static bool opt_list(NbdConn *c, uint32_t len)
@@ -245,7 +247,7 @@ static bool opt_info_go(NbdConn *c, const uint8_t *data, uint32_t len)
         return true;
     }
     for (uint16_t i = 0; i < nreq; i++) {
-        uint16_t info;
+        uint16_t info = 0;
 
         rd_u16(&r, &info);
         want_name |= info == NBD_INFO_NAME;
@@ -275,11 +277,10 @@ static bool opt_info_go(NbdConn *c, const uint8_t *data, uint32_t len)
     if (!nbd_server_attach_export(c->server, c, exp)) {
         nbd_hs_reply_err(c, NBD_REP_ERR_UNKNOWN, "export '%s' not present",
                          name);
-        wd_nbd_export_unref(exp);
         return true;
     }
     nbd_hs_reply(c, NBD_REP_ACK, NULL, 0);
-    return enter_transmission(c, exp);
+    return enter_transmission(c);
 }
 
 static bool opt_structured_reply(NbdConn *c, uint32_t len)

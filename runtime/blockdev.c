@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Named block nodes: creation from BlockdevOptions, lookup, use counts. */
+#include "runtime/blockdev.h"
+#include "runtime/error.h"
+#include "runtime/keyval.h"
+#include "runtime/object.h"
+#include "runtime/qapi-util.h"
+#include "runtime/crypto/tlscreds.h"
+
+#include <string.h>
+
+typedef struct {
+    WdBlockNode *node;
+    char *driver;
+    char *filename;
+    GPtrArray *users;          /* char*: "block export 'exp0'" */
+} Blockdev;
+
+static GHashTable *nodes;      /* node-name -> Blockdev* */
+static GPtrArray *order;       /* Blockdev*, creation order */
+
+static void blockdev_free(Blockdev *b)
+{
+    wd_block_node_unref(b->node);
+    g_free(b->driver);
+    g_free(b->filename);
+    g_ptr_array_unref(b->users);
+    g_free(b);
+}
+
+static void init(void)
+{
+    if (!nodes) {
+        nodes = g_hash_table_new(g_str_hash, g_str_equal);
+        order = g_ptr_array_new();
+    }
+}
+
+WdSocketAddress *wd_socket_address_from_qapi(const SocketAddress *a,
+                                             GError **errp)
+{
+    switch (a->type) {
+    case SOCKET_ADDRESS_TYPE_INET: {
+        WdSocketAddress *w = wd_socket_address_new_inet(a->u.inet->host,
+                                                        a->u.inet->port);
+        w->ipv4 = a->u.inet->has_ipv4 && a->u.inet->ipv4;
+        w->ipv6 = a->u.inet->has_ipv6 && a->u.inet->ipv6;
+        return w;
+    }
+    case SOCKET_ADDRESS_TYPE_UNIX:
+        if (a->u.q_unix->has_abstract && a->u.q_unix->abstract) {
+            wd_error_setg(errp, "abstract unix sockets are not supported; "
+                          "give a filesystem path");
+            return NULL;
+        }
+        return wd_socket_address_new_unix(a->u.q_unix->path);
+    case SOCKET_ADDRESS_TYPE_FD: {
+        char *end = NULL;
+        long fd = strtol(a->u.fd->str, &end, 10);
+        if (*end || fd < 0 || fd > INT32_MAX) {
+            wd_error_setg(errp, "addr.str: '%s' is not a file descriptor "
+                          "number", a->u.fd->str);
+            return NULL;
+        }
+        return wd_socket_address_new_fd((int)fd);
+    }
+    default:
+        break;
+    }
+    wd_error_setg(errp, "unsupported socket address type");
+    return NULL;
+}
+
+WdSocketAddress *wd_socket_address_from_legacy(const SocketAddressLegacy *a,
+                                               GError **errp)
+{
+    SocketAddress flat = { .type = a->type };
+
+    switch (a->type) {
+    case SOCKET_ADDRESS_TYPE_INET:
+        flat.u.inet = a->u.inet->data;
+        break;
+    case SOCKET_ADDRESS_TYPE_UNIX:
+        flat.u.q_unix = a->u.q_unix->data;
+        break;
+    case SOCKET_ADDRESS_TYPE_FD:
+        flat.u.fd = a->u.fd->data;
+        break;
+    default:
+        break;
+    }
+    return wd_socket_address_from_qapi(&flat, errp);
+}
+
+static WdBlockNode *open_nbd(const char *name, const BlockdevOptionsNbd *o,
+                             bool ro, char **filename, GError **errp)
+{
+    /* TEMPORARY until the NBD client lands in this tree. */
+    wd_error_setg(errp, "the nbd block driver is not built yet");
+    return NULL;
+}
+
+WdBlockNode *wd_blockdev_add(const BlockdevOptions *opts, GError **errp)
+{
+    g_autofree char *filename = NULL;
+    const char *name = opts->node_name;
+    bool ro = opts->read_only;
+    WdBlockNode *node = NULL;
+
+    init();
+    if (name && g_hash_table_contains(nodes, name)) {
+        wd_error_setg(errp, "Duplicate nodes with node-name='%s'", name);
+        return NULL;
+    }
+    switch (opts->driver) {
+    case BLOCKDEV_DRIVER_FILE:
+        filename = g_strdup(opts->u.file->filename);
+        node = wd_block_file_open(name, filename, ro, opts->cache &&
+                                  opts->cache->direct, errp);
+        break;
+    case BLOCKDEV_DRIVER_MEMORY:
+        filename = g_strdup("memory");
+        node = wd_block_memory_new(name, opts->u.memory->size, errp);
+        break;
+    case BLOCKDEV_DRIVER_RAW: {
+        const BlockdevOptionsRaw *r = opts->u.raw;
+        WdBlockNode *child = wd_blockdev_find(r->file, errp);
+        if (!child) {
+            return NULL;
+        }
+        Blockdev *cb = g_hash_table_lookup(nodes, r->file);
+        filename = g_strdup(cb->filename);
+        node = wd_block_raw_new(name, child, r->offset,
+                                r->has_size ? r->size : 0, errp);
+        break;
+    }
+    case BLOCKDEV_DRIVER_NBD:
+        node = open_nbd(name, opts->u.nbd, ro, &filename, errp);
+        break;
+    default:
+        wd_error_setg(errp, "unsupported block driver");
+        return NULL;
+    }
+    if (!node) {
+        return NULL;
+    }
+    name = wd_block_node_name(node);
+    if (g_hash_table_contains(nodes, name)) {
+        wd_block_node_unref(node);
+        wd_error_setg(errp, "Duplicate nodes with node-name='%s'", name);
+        return NULL;
+    }
+    Blockdev *b = g_new0(Blockdev, 1);
+    b->node = node;
+    b->driver = g_strdup(BlockdevDriver_str(opts->driver));
+    b->filename = g_steal_pointer(&filename);
+    b->users = g_ptr_array_new_with_free_func(g_free);
+    if (opts->driver == BLOCKDEV_DRIVER_RAW) {
+        wd_blockdev_use(opts->u.raw->file, name);
+    }
+    g_hash_table_insert(nodes, (gpointer)wd_block_node_name(node), b);
+    g_ptr_array_add(order, b);
+    return node;
+}
+
+WdBlockNode *wd_blockdev_add_arg(const char *arg, GError **errp)
+{
+    g_autoptr(json_t) tree = wd_keyval_or_json_parse(arg, "driver", NULL,
+                                                     errp);
+    g_autoptr(BlockdevOptions) opts = NULL;
+
+    if (!tree || !qapi_in_BlockdevOptions(tree, NULL, arg[0] != '{', &opts,
+                                          errp)) {
+        return NULL;
+    }
+    return wd_blockdev_add(opts, errp);
+}
+
+WdBlockNode *wd_blockdev_find(const char *node_name, GError **errp)
+{
+    init();
+    Blockdev *b = g_hash_table_lookup(nodes, node_name);
+    if (!b) {
+        wd_error_setg(errp, "Cannot find device='' nor node-name='%s'",
+                      node_name);
+        return NULL;
+    }
+    return b->node;
+}
+
+void wd_blockdev_use(const char *node_name, const char *user)
+{
+    Blockdev *b = g_hash_table_lookup(nodes, node_name);
+
+    g_assert(b);
+    g_ptr_array_add(b->users, g_strdup(user));
+}
+
+void wd_blockdev_release(const char *node_name, const char *user)
+{
+    Blockdev *b = nodes ? g_hash_table_lookup(nodes, node_name) : NULL;
+
+    for (guint i = 0; b && i < b->users->len; i++) {
+        if (strcmp(g_ptr_array_index(b->users, i), user) == 0) {
+            g_ptr_array_remove_index(b->users, i);
+            return;
+        }
+    }
+}
+
+static void remove_node(Blockdev *b)
+{
+    const char *name = wd_block_node_name(b->node);
+
+    /* A raw node uses its child: release it. */
+    for (guint i = 0; i < order->len; i++) {
+        Blockdev *o = g_ptr_array_index(order, i);
+        wd_blockdev_release(wd_block_node_name(o->node), name);
+    }
+    g_hash_table_remove(nodes, name);
+    g_ptr_array_remove(order, b);
+    blockdev_free(b);
+}
+
+bool wd_blockdev_del(const char *node_name, GError **errp)
+{
+    init();
+    Blockdev *b = g_hash_table_lookup(nodes, node_name);
+
+    if (!b) {
+        wd_error_setg(errp, "Failed to find node with node-name='%s'",
+                      node_name);
+        return false;
+    }
+    if (b->users->len) {
+        wd_error_setg(errp, "Node '%s' is busy: it is used by %s; remove "
+                      "that first", node_name,
+                      (char *)g_ptr_array_index(b->users, 0));
+        return false;
+    }
+    remove_node(b);
+    return true;
+}
+
+void wd_blockdev_delete_all(void)
+{
+    init();
+    while (order->len) {
+        remove_node(g_ptr_array_index(order, order->len - 1));
+    }
+}
+
+BlockDeviceInfoList *wd_blockdev_query(void)
+{
+    BlockDeviceInfoList *head = NULL, **tail = &head;
+
+    init();
+    for (guint i = 0; i < order->len; i++) {
+        Blockdev *b = g_ptr_array_index(order, i);
+        BlockDeviceInfoList *n = g_new0(BlockDeviceInfoList, 1);
+        BlockDeviceInfo *info = n->value = g_new0(BlockDeviceInfo, 1);
+        info->node_name = g_strdup(wd_block_node_name(b->node));
+        info->file = g_strdup(b->filename);
+        info->ro = wd_block_is_read_only(b->node);
+        info->drv = g_strdup(b->driver);
+        info->image = g_new0(ImageInfo, 1);
+        info->image->filename = g_strdup(b->filename);
+        info->image->format = g_strdup(b->driver);
+        info->image->virtual_size = (int64_t)wd_block_get_size(b->node);
+        *tail = n;
+        tail = &n->next;
+    }
+    return head;
+}
