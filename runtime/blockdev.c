@@ -176,6 +176,57 @@ WdBlockNode *wd_blockdev_add_arg(const char *arg, GError **errp)
     return wd_blockdev_add(opts, errp);
 }
 
+static WdBlockNode *image_opts_tree(json_t *tree, bool kv, bool read_only,
+                                    int depth, GError **errp)
+{
+    json_t *file = json_object_get(tree, "file");
+
+    if (depth > 4) {
+        wd_error_setg(errp, "image options nested too deeply");
+        return NULL;
+    }
+    if (read_only && !json_object_get(tree, "read-only")) {
+        json_object_set_new(tree, "read-only",
+                            kv ? json_string("on") : json_true());
+    }
+    g_autoptr(WdBlockNode) child = NULL;
+    if (json_is_object(file)) {
+        /* Open the nested child first and refer to it by node name. */
+        child = image_opts_tree(file, kv, read_only, depth + 1, errp);
+        if (!child) {
+            return NULL;
+        }
+        json_object_set_new(tree, "file",
+                            json_string(wd_block_node_name(child)));
+        Blockdev *b = g_new0(Blockdev, 1);
+        b->node = wd_block_node_ref(child);
+        b->driver = g_strdup("file");
+        b->filename = g_strdup(wd_block_node_name(child));
+        b->users = g_ptr_array_new_with_free_func(g_free);
+        init();
+        g_hash_table_insert(nodes, (gpointer)wd_block_node_name(child), b);
+        g_ptr_array_add(order, b);
+    }
+    g_autoptr(BlockdevOptions) opts = NULL;
+    if (!qapi_in_BlockdevOptions(tree, NULL, kv, &opts, errp)) {
+        return NULL;
+    }
+    WdBlockNode *node = wd_blockdev_add(opts, errp);
+    return node ? wd_block_node_ref(node) : NULL;
+}
+
+WdBlockNode *wd_blockdev_add_image_opts(const char *arg, bool read_only,
+                                        GError **errp)
+{
+    g_autoptr(json_t) tree = wd_keyval_or_json_parse(arg, "driver", NULL,
+                                                     errp);
+
+    if (!tree) {
+        return NULL;
+    }
+    return image_opts_tree(tree, arg[0] != '{', read_only, 0, errp);
+}
+
 WdBlockNode *wd_blockdev_find(const char *node_name, GError **errp)
 {
     init();

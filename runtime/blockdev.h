@@ -18,6 +18,13 @@
 WdBlockNode *wd_blockdev_add(const BlockdevOptions *opts, GError **errp);
 /* Parse a --blockdev argument (keyval or JSON) and add it. */
 WdBlockNode *wd_blockdev_add_arg(const char *arg, GError **errp);
+/*
+ * qemu-img/qemu-nbd --image-opts: keyval (or JSON) BlockdevOptions where a
+ * raw node's "file" may be nested options (file.driver=file,
+ * file.filename=...). The node is not registered; returns a new ref.
+ */
+WdBlockNode *wd_blockdev_add_image_opts(const char *arg, bool read_only,
+                                        GError **errp);
 bool wd_blockdev_del(const char *node_name, GError **errp);
 void wd_blockdev_delete_all(void);
 /* QEMU's error when not found: "Cannot find device='' nor node-name='x'" */

@@ -89,11 +89,21 @@ static bool remove_export(Export *e, BlockExportRemoveMode mode,
         return true;
     }
     e->shutting_down = true;
-    return wd_nbd_server_remove_export(s, wd_nbd_export_get_name(e->exp),
-                                       mode == BLOCK_EXPORT_REMOVE_MODE_HARD
-                                       ? WD_NBD_REMOVE_HARD
-                                       : WD_NBD_REMOVE_SAFE,
-                                       export_done, e, errp);
+    /* Without clients the export goes at once, and (as in QEMU) the
+     * event comes before the command's reply. */
+    bool idle = wd_nbd_export_count_connections(e->exp) == 0;
+    if (!wd_nbd_server_remove_export(s, wd_nbd_export_get_name(e->exp),
+                                     mode == BLOCK_EXPORT_REMOVE_MODE_HARD
+                                     ? WD_NBD_REMOVE_HARD
+                                     : WD_NBD_REMOVE_SAFE,
+                                     idle ? NULL : export_done, e, errp)) {
+        e->shutting_down = false;
+        return false;
+    }
+    if (idle) {
+        export_done(e);
+    }
+    return true;
 }
 
 bool wd_nbd_servers_add(const char *id, WdNbdServer *server, GError **errp)
@@ -249,7 +259,8 @@ bool wd_block_export_add(const BlockExportOptions *o, GError **errp)
     if (!exp) {
         return false;
     }
-    if (!wd_nbd_server_add_export(s, exp, errp)) {
+    /* The server takes the creation reference; the registry keeps one. */
+    if (!wd_nbd_server_add_export(s, wd_nbd_export_ref(exp), errp)) {
         wd_nbd_export_unref(exp);
         return false;
     }

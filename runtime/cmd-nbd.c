@@ -1,0 +1,358 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * `warden nbd`: export one image now, with qemu-nbd's command line (a
+ * qemu-nbd invocation with the program name changed works). Serves until
+ * the last client disconnects, or forever with -t.
+ */
+#include "runtime/cmd.h"
+#include "runtime/cmd-common.h"
+#include "runtime/blockdev.h"
+#include "runtime/error.h"
+#include "runtime/keyval.h"
+#include "runtime/log.h"
+#include "runtime/object.h"
+#include "runtime/qapi-util.h"
+#include "runtime/nbd/server.h"
+#include "objects/objects.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib-unix.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NBD_DEFAULT_PORT "10809"
+
+typedef struct {
+    GPtrArray *args;        /* --object, in order */
+    char *port;
+    char *bind;
+    char *socket;
+    char *export_name;
+    char *description;
+    gboolean read_only;
+    gboolean persistent;
+    int shared;
+    char *format;
+    gboolean image_opts;
+    char *tls_creds;
+    char *tls_authz;
+    char *pid_file;
+    gboolean fork;
+    int handshake_limit;
+    char *discard;
+    char *cache;
+    char *aio;
+    char *detect_zeroes;
+    gboolean nocache;
+    gboolean verbose;
+    gboolean list;
+    GMainLoop *loop;
+    WdNbdServer *server;
+    bool seen_client;
+} NbdOpts;
+
+static gboolean on_signal(gpointer loop)
+{
+    g_main_loop_quit(loop);
+    return G_SOURCE_CONTINUE;
+}
+
+/* Without -t, qemu-nbd exits once the last client has gone. */
+static gboolean check_idle(gpointer opaque)
+{
+    NbdOpts *o = opaque;
+    size_t n = wd_nbd_server_count_connections(o->server);
+
+    if (n > 0) {
+        o->seen_client = true;
+    } else if (o->seen_client) {
+        g_main_loop_quit(o->loop);
+        return G_SOURCE_REMOVE;
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+/* The image: a file (raw), or --image-opts keyval/JSON options. */
+static WdBlockNode *open_image(NbdOpts *o, const char *image, GError **errp)
+{
+    if (o->format && strcmp(o->format, "raw") != 0) {
+        wd_error_setg(errp, "format '%s' is not supported: warden exports "
+                      "raw images (use -f raw)", o->format);
+        return NULL;
+    }
+    if (o->image_opts) {
+        return wd_blockdev_add_image_opts(image, o->read_only, errp);
+    }
+    bool direct = (o->cache && (strcmp(o->cache, "none") == 0 ||
+                                strcmp(o->cache, "directsync") == 0)) ||
+                  o->nocache;
+    return wd_block_file_open("disk", image, o->read_only, direct, errp);
+}
+
+static int daemonize_fork(int *fd_out)
+{
+    int fds[2];
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        wd_cmd_error("cannot create pipe: %s", g_strerror(errno));
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        wd_cmd_error("cannot fork: %s", g_strerror(errno));
+        return 1;
+    }
+    if (pid > 0) {
+        char buf[4096];
+        ssize_t n;
+        close(fds[1]);
+        do {
+            n = read(fds[0], buf, sizeof(buf) - 1);
+        } while (n < 0 && errno == EINTR);
+        if (n == 1 && buf[0] == '\0') {
+            _exit(0);
+        }
+        if (n > 0) {
+            buf[n] = '\0';
+            fputs(buf, stderr);
+        }
+        _exit(1);
+    }
+    close(fds[0]);
+    setsid();
+    *fd_out = fds[1];
+    return -1;
+}
+
+static bool build_server(NbdOpts *o, WdBlockNode *node, GError **errp)
+{
+    g_autoptr(WdTlsCreds) creds = NULL;
+    g_autoptr(WdSocketAddress) addr = NULL;
+    WdSocketListener *listener = NULL;
+
+    if (o->tls_creds) {
+        creds = wd_tls_creds_lookup(NULL, "--tls-creds", o->tls_creds, true,
+                                    errp);
+        if (!creds) {
+            return false;
+        }
+    }
+    if (o->tls_authz && !o->tls_creds) {
+        wd_error_setg(errp, "--tls-authz is not permitted without "
+                      "--tls-creds");
+        return false;
+    }
+    if (o->tls_authz && !wd_object_use(NULL, "--tls-authz", o->tls_authz,
+                                       "authz", errp)) {
+        return false;
+    }
+    if (g_getenv("LISTEN_FDS")) {
+        if (o->socket || o->port || o->bind) {
+            wd_error_setg(errp, "-k, -p and -b cannot be used with systemd "
+                          "socket activation (LISTEN_FDS is set)");
+            return false;
+        }
+        listener = wd_socket_listener_from_systemd(errp);
+        if (!listener) {
+            return false;
+        }
+    } else if (o->socket) {
+        addr = wd_socket_address_new_unix(o->socket);
+    } else {
+        addr = wd_socket_address_new_inet(o->bind ? o->bind : "0.0.0.0",
+                                          o->port ? o->port
+                                                  : NBD_DEFAULT_PORT);
+    }
+    WdNbdServerConfig cfg = {
+        .addrs = addr,
+        .naddrs = addr ? 1 : 0,
+        .listener = listener,
+        .tls_creds = creds,
+        .tls_authz = o->tls_authz,
+        .max_connections_set = true,
+        .max_connections = o->shared,
+        .handshake_max_seconds_set = o->handshake_limit >= 0,
+        .handshake_max_seconds = o->handshake_limit,
+        .name = "warden nbd",
+    };
+    o->server = wd_nbd_server_new(&cfg, errp);
+    if (!o->server) {
+        return false;
+    }
+    /* qemu-nbd advertises multi-conn only when several clients may
+     * connect (-e N, N > 1). */
+    WdNbdExport *exp = wd_nbd_export_new(o->export_name ? o->export_name
+                                                        : "",
+                                         o->description, node,
+                                         !o->read_only, o->shared != 1,
+                                         errp);
+    /* The server takes ownership of @exp, also on failure. */
+    return exp && wd_nbd_server_add_export(o->server, exp, errp);
+}
+
+int wd_cmd_nbd(int argc, char **argv)
+{
+    NbdOpts o = { .args = wd_cmd_args_new(), .shared = 1,
+                  .handshake_limit = -1 };
+    GOptionEntry entries[] = {
+        WD_CMD_OBJECT_OPTION(o.args),
+        { "port", 'p', 0, G_OPTION_ARG_STRING, &o.port,
+          "port to listen on (default 10809)", "PORT" },
+        { "bind", 'b', 0, G_OPTION_ARG_STRING, &o.bind,
+          "interface to bind to (default 0.0.0.0)", "ADDR" },
+        { "socket", 'k', 0, G_OPTION_ARG_FILENAME, &o.socket,
+          "serve on a unix socket instead of TCP", "PATH" },
+        { "export-name", 'x', 0, G_OPTION_ARG_STRING, &o.export_name,
+          "the export name (default \"\")", "NAME" },
+        { "description", 'D', 0, G_OPTION_ARG_STRING, &o.description,
+          "export description", "TEXT" },
+        { "read-only", 'r', 0, G_OPTION_ARG_NONE, &o.read_only,
+          "export read-only", NULL },
+        { "persistent", 't', 0, G_OPTION_ARG_NONE, &o.persistent,
+          "don't exit when the last client disconnects", NULL },
+        { "shared", 'e', 0, G_OPTION_ARG_INT, &o.shared,
+          "allow N clients at once (default 1; 0 = unlimited)", "N" },
+        { "format", 'f', 0, G_OPTION_ARG_STRING, &o.format,
+          "image format (raw)", "FORMAT" },
+        { "image-opts", 0, 0, G_OPTION_ARG_NONE, &o.image_opts,
+          "IMAGE is a keyval option string (driver=file,filename=...)",
+          NULL },
+        { "tls-creds", 0, 0, G_OPTION_ARG_STRING, &o.tls_creds,
+          "require TLS with these server credentials (an --object id)",
+          "ID" },
+        { "tls-authz", 0, 0, G_OPTION_ARG_STRING, &o.tls_authz,
+          "authorize TLS clients with this authz object", "ID" },
+        { "pid-file", 0, 0, G_OPTION_ARG_FILENAME, &o.pid_file,
+          "write the process id to FILE", "FILE" },
+        { "fork", 0, 0, G_OPTION_ARG_NONE, &o.fork,
+          "fork off the server once it listens", NULL },
+        { "handshake-limit", 0, 0, G_OPTION_ARG_INT, &o.handshake_limit,
+          "seconds a client has to finish the handshake (default 10; "
+          "0 = none)", "N" },
+        { "discard", 0, 0, G_OPTION_ARG_STRING, &o.discard,
+          "ignore or unmap discard requests", "MODE" },
+        { "cache", 0, 0, G_OPTION_ARG_STRING, &o.cache,
+          "cache mode (none/directsync = O_DIRECT)", "MODE" },
+        { "nocache", 'n', 0, G_OPTION_ARG_NONE, &o.nocache,
+          "same as --cache=none", NULL },
+        { "aio", 0, 0, G_OPTION_ARG_STRING, &o.aio,
+          "accepted for compatibility", "MODE" },
+        { "detect-zeroes", 0, 0, G_OPTION_ARG_STRING, &o.detect_zeroes,
+          "accepted for compatibility", "MODE" },
+        { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose,
+          "log connections", NULL },
+        { "list", 'L', 0, G_OPTION_ARG_NONE, &o.list,
+          "list the exports of a server (use warden img list URI)", NULL },
+        { NULL },
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("IMAGE - export "
+                                                         "an image over "
+                                                         "NBD");
+    g_autoptr(GError) err = NULL;
+    WdBlockNode *node = NULL;
+    int report_fd = -1;
+    int ret = 1;
+
+    GOptionGroup *group = g_option_group_new("nbd", "", "", &o, NULL);
+    g_option_group_add_entries(group, entries);
+    g_option_context_set_main_group(ctx, group);
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        wd_cmd_error("%s", err->message);
+        return 1;
+    }
+    wd_objects_register_all();
+    int help = wd_cmd_handle_help(o.args);
+    if (help >= 0) {
+        return help;
+    }
+    if (o.list) {
+        wd_cmd_error("-L: use 'warden img list nbd://HOST:PORT' (or "
+                     "nbd+unix:///?socket=PATH) to list a server's "
+                     "exports");
+        return 1;
+    }
+    if (argc != 2) {
+        wd_cmd_error(argc < 2 ? "Expected exactly one image argument "
+                                "(try 'warden nbd --help')"
+                              : "unexpected argument '%s'",
+                     argc > 2 ? argv[2] : "");
+        return 1;
+    }
+    if (o.shared < 0) {
+        wd_cmd_error("-e/--shared must be 0 (unlimited) or more");
+        return 1;
+    }
+    if (o.verbose) {
+        wd_log_set_level(WD_LOG_INFO);
+    }
+    for (guint i = 0; i < o.args->len; i++) {
+        WdCmdArg *a = g_ptr_array_index(o.args, i);
+        if (!wd_cmd_object_add(a->value, &err)) {
+            wd_cmd_error("%s", err->message);
+            goto out;
+        }
+    }
+    node = open_image(&o, argv[1], &err);
+    if (!node) {
+        wd_cmd_error("Failed to blk_new_open '%s': %s", argv[1],
+                     err->message);
+        goto out;
+    }
+    if (!build_server(&o, node, &err)) {
+        wd_cmd_error("%s", err->message);
+        goto out;
+    }
+    if (o.fork) {
+        int r = daemonize_fork(&report_fd);
+        if (r >= 0) {
+            return r;
+        }
+    }
+    if (o.pid_file) {
+        g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
+        if (!g_file_set_contents(o.pid_file, text, -1, &err)) {
+            wd_cmd_error("Cannot write pid file: %s", err->message);
+            g_clear_pointer(&o.pid_file, g_free);
+            goto out;
+        }
+    }
+    if (report_fd >= 0) {
+        int null = open("/dev/null", O_RDWR);
+        if (write(report_fd, "", 1) < 0) {
+            /* parent gone */
+        }
+        close(report_fd);
+        if (null >= 0) {
+            dup2(null, 0);
+            dup2(null, 1);
+            dup2(null, 2);
+            close(null);
+        }
+    }
+    o.loop = g_main_loop_new(NULL, FALSE);
+    g_unix_signal_add(SIGINT, on_signal, o.loop);
+    g_unix_signal_add(SIGTERM, on_signal, o.loop);
+    g_unix_signal_add(SIGHUP, on_signal, o.loop);
+    signal(SIGPIPE, SIG_IGN);
+    if (!o.persistent) {
+        g_timeout_add(50, check_idle, &o);
+    }
+    g_main_loop_run(o.loop);
+    g_main_loop_unref(o.loop);
+    ret = 0;
+out:
+    g_clear_pointer(&o.server, wd_nbd_server_free);
+    if (node) {
+        wd_block_node_unref(node);
+    }
+    wd_blockdev_delete_all();
+    wd_object_delete_all();
+    if (o.pid_file) {
+        unlink(o.pid_file);
+    }
+    g_ptr_array_unref(o.args);
+    return ret;
+}

@@ -1,0 +1,38 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The daemon's NBD front ends: QMP flow (qemu-storage-daemon's texts) and
+# the --blockdev/--nbd-server/--export command line, with real clients.
+. "$(dirname "$0")/functions.sh"
+requires qemu-img qemu-io nbdinfo
+
+timeout 240 $PY "$TESTS_DIR/nbd-qmp-flow.py" "$WARDEN" "$tmp" || fail "nbd-qmp-flow.py"
+
+cd "$tmp"
+truncate -s 4M cli.img
+printf 'CLI-EXPORT' | dd of=cli.img conv=notrunc status=none
+"$WARDEN" daemon --blockdev driver=file,node-name=d0,filename=cli.img \
+    --nbd-server addr.type=unix,addr.path="$tmp/cli.sock" \
+    --export type=nbd,id=e0,node-name=d0,name=disk,writable=on \
+    --pidfile "$tmp/cli.pid" --daemonize || fail "daemon with --export"
+cleanup_fn "kill \$(cat $tmp/cli.pid) 2>/dev/null"
+qemu-io -f raw -c 'read -P 0 4096 4096' -c 'write -P 0xab 0 512' \
+    "nbd+unix:///disk?socket=$tmp/cli.sock" >/dev/null || fail "qemu-io"
+[ "$(head -c 512 cli.img | od -An -v -tx1 | tr -d ' \n' | sed 's/ab//g')" = "" ] \
+    || fail "write did not reach the file"
+kill "$(cat cli.pid)"
+for i in $(seq 100); do [ -e cli.pid ] || break; sleep 0.05; done
+[ ! -e cli.pid ] || fail "pidfile left"
+[ ! -e cli.sock ] || fail "nbd socket left"
+ok "--blockdev, --nbd-server, --export; SIGTERM cleans up"
+
+expect_fail "--export: NBD server not running" \
+    "$WARDEN" daemon --blockdev driver=file,node-name=d0,filename=cli.img \
+    --export type=nbd,id=e0,node-name=d0
+expect_fail "--export: Cannot find device='' nor node-name='nosuch'" \
+    "$WARDEN" daemon --nbd-server addr.type=unix,addr.path="$tmp/x.sock" \
+    --export type=nbd,id=e0,node-name=nosuch
+expect_fail "--blockdev: Could not open '$tmp/nope.img'" \
+    "$WARDEN" daemon --blockdev driver=file,node-name=d0,filename="$tmp/nope.img"
+expect_fail "--nbd-server: tls-creds: no object with id 'nosuch'" \
+    "$WARDEN" daemon --nbd-server addr.type=unix,addr.path="$tmp/x.sock",tls-creds=nosuch
+ok "bad --blockdev/--nbd-server/--export exit 1 with the reason"
