@@ -960,14 +960,20 @@ static bool open_export(Hs *hs, NbdNegotiated *out, GError **errp)
 
 WdChannel *nbd_client_handshake(const NbdOpenParams *p, gint64 deadline,
                                 double timeout_s, const NbdCancel *cancel,
-                                NbdNegotiated *out, GError **errp)
+                                NbdNegotiated *out, bool *reached,
+                                GError **errp)
 {
     Hs hs;
     WdChannel *ch = NULL;
+    bool ok;
 
     memset(out, 0, sizeof(*out));
     hs_init(&hs, p, deadline, timeout_s, cancel);
-    if (hs_begin(&hs, out, errp) && open_export(&hs, out, errp)) {
+    ok = hs_begin(&hs, out, errp);
+    if (reached) {
+        *reached = hs.sock != NULL;
+    }
+    if (ok && open_export(&hs, out, errp)) {
         ch = wd_channel_ref(hs.ch);
     } else {
         nbd_negotiated_clear(out);

@@ -50,11 +50,14 @@ typedef struct {
  * Connects to @p->addr and negotiates the export. The returned channel is
  * the socket or the TLS channel over it, non-blocking. @deadline is a
  * g_get_monotonic_time() value (0 = none) bounding the whole attempt;
- * @timeout_s is only for the message.
+ * @timeout_s is only for the message. *@reached (may be NULL) tells
+ * whether the socket connected at all (a failure before that is worth
+ * retrying while the server starts up).
  */
 WdChannel *nbd_client_handshake(const NbdOpenParams *p, gint64 deadline,
                                 double timeout_s, const NbdCancel *cancel,
-                                NbdNegotiated *out, GError **errp);
+                                NbdNegotiated *out, bool *reached,
+                                GError **errp);
 
 /* The same up to (and including) TLS, then NBD_OPT_LIST etc. */
 GPtrArray *nbd_client_handshake_list(const NbdOpenParams *p, gint64 deadline,
