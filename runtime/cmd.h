@@ -13,6 +13,7 @@ typedef struct {
 
 int wd_cmd_daemon(int argc, char **argv);
 int wd_cmd_demo(int argc, char **argv);
+int wd_cmd_qmp(int argc, char **argv);
 int wd_cmd_nbd(int argc, char **argv);
 int wd_cmd_certs(int argc, char **argv);
 

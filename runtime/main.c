@@ -14,6 +14,8 @@ static const WdSubcommand subcommands[] = {
     { "daemon", "run the object runtime (like qemu-storage-daemon)",
       wd_cmd_daemon },
     { "nbd", "export one image now (like qemu-nbd)", wd_cmd_nbd },
+    { "qmp", "talk QMP to a monitor (one-shot, events, interactive)",
+      wd_cmd_qmp },
     { "demo", "make a throwaway PKI and configuration and serve it",
       wd_cmd_demo },
     { "certs", "create or check TLS certificates (CA, server, client)",
