@@ -144,6 +144,9 @@ struct NbdConn {
     uint8_t *scratch;           /* small chunk payloads */
     size_t scratch_size;
     gint64 last_rx;             /* monotonic time of the last bytes read */
+    gint64 reconnect_deadline;  /* RECONNECTING: requests fail after it */
+    gint64 next_attempt;        /* RECONNECTING: no attempt before it */
+    char *last_error;           /* of the last reconnect attempt */
 };
 
 struct WdNbdClient {
