@@ -151,6 +151,12 @@ bool wd_nbd_servers_remove(const char *id, GError **errp)
     return true;
 }
 
+WdNbdServer *wd_nbd_servers_find(const char *id)
+{
+    init();
+    return g_hash_table_lookup(servers, id ? id : DEFAULT_SERVER);
+}
+
 bool wd_nbd_server_start_default(const SocketAddress *addr,
                                  const char *tls_creds, const char *tls_authz,
                                  bool has_max, uint32_t max_connections,

@@ -20,6 +20,8 @@ bool wd_nbd_servers_add(const char *id, WdNbdServer *server, GError **errp);
 /* Remove a server and every export on it (BLOCK_EXPORT_DELETED each);
  * frees the server. NULL = the default ("NBD server not running"). */
 bool wd_nbd_servers_remove(const char *id, GError **errp);
+/* The server registered under @id (NULL = default), or NULL. */
+WdNbdServer *wd_nbd_servers_find(const char *id);
 /* Start the default server from QMP/CLI options. */
 bool wd_nbd_server_start_default(const SocketAddress *addr,
                                  const char *tls_creds, const char *tls_authz,
