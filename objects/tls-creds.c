@@ -74,8 +74,13 @@ static bool psk_complete(WdObject *obj, GError **errp)
                       "writes them)");
         return false;
     }
+    /* username has a schema default ("qemu") for clients; a server gets
+     * it only if the user really set it (which the loader refuses). */
+    bool server = p->endpoint == QCRYPTO_TLSCREDS_ENDPOINT_SERVER;
     t->creds = wd_tls_creds_psk_load(endpoint_of(p->endpoint), p->dir,
-                                     p->username, p->priority, errp);
+                                     server && !p->has_username ? NULL
+                                                                : p->username,
+                                     p->priority, errp);
     return t->creds != NULL;
 }
 

@@ -16,6 +16,7 @@ int wd_cmd_demo(int argc, char **argv);
 int wd_cmd_qmp(int argc, char **argv);
 int wd_cmd_nbd(int argc, char **argv);
 int wd_cmd_certs(int argc, char **argv);
+int wd_cmd_img(int argc, char **argv);
 
 /* Print "warden: MESSAGE" to stderr. */
 void wd_cmd_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);

@@ -14,6 +14,8 @@ static const WdSubcommand subcommands[] = {
     { "daemon", "run the object runtime (like qemu-storage-daemon)",
       wd_cmd_daemon },
     { "nbd", "export one image now (like qemu-nbd)", wd_cmd_nbd },
+    { "img", "inspect, copy and compare images and NBD exports "
+      "(like qemu-img)", wd_cmd_img },
     { "qmp", "talk QMP to a monitor (one-shot, events, interactive)",
       wd_cmd_qmp },
     { "demo", "make a throwaway PKI and configuration and serve it",

@@ -68,14 +68,22 @@
 #define NBD_SRV_INLINE_READ_MAX (64 * 1024)
 /* The batch is flushed when it reaches this size. */
 #define NBD_SRV_BATCH_FLUSH (256 * 1024)
+/* TLS records produced while sending a reply are collected and written
+ * with one send() per this many bytes (16 KiB records one send() each
+ * cost a loopback packet and a syscall apiece). */
+#define NBD_SRV_PUSH_FLUSH (256 * 1024)
 /* Plain-socket READs of at least this size from a file use sendfile(). */
 #define NBD_SRV_SENDFILE_MIN (64 * 1024)
-/* Free buffers kept per connection, and the largest one kept. */
-#define NBD_SRV_BUF_CACHE 16
-#define NBD_SRV_BUF_CACHE_MAX (4 * 1024 * 1024)
+/* Data buffers come in power-of-two size classes from 64 KiB to 32 MiB;
+ * free ones are kept in a server-wide pool of at most this many bytes
+ * (fresh buffers cost page faults on every request). */
+#define NBD_SRV_BUF_MIN_SHIFT 16
+#define NBD_SRV_BUF_CLASSES 10
+#define NBD_SRV_POOL_BYTES (128 * 1024 * 1024)
 /* Room before a buffer's data for a reply header, so header and data go
- * out contiguously (one write, full TLS records). */
-#define NBD_SRV_HDR_ROOM 64
+ * out contiguously (one write, full TLS records); a page, so the data is
+ * page-aligned (enough for O_DIRECT on all but exotic devices). */
+#define NBD_SRV_HDR_ROOM 4096
 
 /* The id we give base:allocation in NBD_REP_META_CONTEXT. */
 #define NBD_SRV_META_ID_ALLOCATION 1
@@ -118,6 +126,10 @@ struct WdNbdServer {
     unsigned nio;
     GThreadPool *pool;
 
+    GMutex buf_lock;        /* guards the buffer pool */
+    GPtrArray *free_bufs[NBD_SRV_BUF_CLASSES];
+    size_t pooled_bytes;
+
     GMutex lock;            /* guards everything below */
     GCond cond;             /* signalled when a connection is gone */
     GPtrArray *exports;     /* WdNbdExport* (references), add order */
@@ -152,6 +164,7 @@ typedef struct NbdBuf {
     uint8_t *base;
     size_t cap;             /* bytes usable after the header room */
     size_t room;
+    int cls;                /* size class, or -1: not pooled */
 } NbdBuf;
 
 static inline uint8_t *nbd_buf_data(NbdBuf *b)
@@ -259,10 +272,9 @@ struct NbdConn {
     /* ---- under send_lock ---- */
     GMutex send_lock;
     GQueue outq;            /* NbdOut* not yet (fully) written */
-
-    /* ---- under buf_lock ---- */
-    GMutex buf_lock;
-    GPtrArray *free_bufs;   /* NbdBuf* */
+    uint8_t *push_buf;      /* TLS records not yet written */
+    size_t push_len, push_cap;
+    gpointer push_owner;    /* GThread* collecting records (atomic) */
 };
 
 /* ---- nbd-server.c ---------------------------------------------------- */
@@ -300,6 +312,9 @@ void nbd_conn_close(NbdConn *c, const char *why, ...) G_GNUC_PRINTF(2, 3);
 void nbd_conn_want(NbdConn *c, bool in, bool out);
 /* I/O thread: the handshake deadline no longer applies. */
 void nbd_conn_stop_timer(NbdConn *c);
+/* Transport callbacks of the connection's TLS session. */
+ssize_t nbd_conn_tls_push(const void *buf, size_t len, void *opaque);
+ssize_t nbd_conn_tls_pull(void *buf, size_t len, void *opaque);
 /* Any thread: run nbd_conn_kick() soon in @c's I/O thread. */
 void nbd_conn_schedule_kick(NbdConn *c);
 /* I/O thread: room for @need bytes from in_start in the input buffer. */
@@ -318,9 +333,12 @@ static inline size_t nbd_conn_avail(NbdConn *c)
 void nbd_conn_send(NbdConn *c, NbdOut *o);
 /* Sends @len bytes copied from @data (handshake output). */
 void nbd_conn_send_copy(NbdConn *c, const void *data, size_t len);
-/* Buffers with at least @len data bytes, from the connection's cache. */
+/* A buffer with at least @len data bytes (aligned for c->exp), from the
+ * server's pool; any thread. */
 NbdBuf *nbd_conn_buf_get(NbdConn *c, size_t len);
 void nbd_conn_buf_put(NbdConn *c, NbdBuf *b);
+/* Frees the pool (server teardown). */
+void nbd_server_pool_clear(WdNbdServer *s);
 /* The request's reply was sent (or dropped): accounting, wake-ups. */
 void nbd_conn_req_finished(NbdReq *req);
 /* Queued output bytes (any thread). */

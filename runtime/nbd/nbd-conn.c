@@ -74,9 +74,7 @@ NbdConn *nbd_conn_new(WdNbdServer *s, WdChannel *ch, NbdIoThread *io,
     c->in_cap = 4096;
     c->in = g_malloc(c->in_cap);
     g_mutex_init(&c->send_lock);
-    g_mutex_init(&c->buf_lock);
     g_queue_init(&c->outq);
-    c->free_bufs = g_ptr_array_new();
     return c;
 }
 
@@ -109,12 +107,7 @@ void nbd_conn_unref(NbdConn *c)
     wd_tls_session_free(c->tls);
     wd_channel_unref(c->ch);
     wd_nbd_export_unref(c->exp);
-    for (guint i = 0; i < c->free_bufs->len; i++) {
-        buf_free(g_ptr_array_index(c->free_bufs, i));
-    }
-    g_ptr_array_free(c->free_bufs, TRUE);
     g_mutex_clear(&c->send_lock);
-    g_mutex_clear(&c->buf_lock);
     g_free(c->in);
     g_free(c->batch);
     g_free(c->meta_export);
@@ -301,28 +294,94 @@ ssize_t nbd_conn_fill(NbdConn *c)
 
 /* ---- output ------------------------------------------------------------- */
 
+ssize_t nbd_conn_tls_push(const void *buf, size_t len, void *opaque)
+{
+    NbdConn *c = opaque;
+
+    if (g_atomic_pointer_get(&c->push_owner) == (gpointer)g_thread_self()) {
+        /* Inside out_write (send_lock held): collect the record. */
+        if (c->push_len + len > c->push_cap) {
+            c->push_cap = MAX(c->push_len + len,
+                              NBD_SRV_PUSH_FLUSH + 32 * 1024);
+            c->push_buf = g_realloc(c->push_buf, c->push_cap);
+        }
+        memcpy(c->push_buf + c->push_len, buf, len);
+        c->push_len += len;
+        return len;
+    }
+    return send(c->fd, buf, len, MSG_NOSIGNAL);
+}
+
+ssize_t nbd_conn_tls_pull(void *buf, size_t len, void *opaque)
+{
+    NbdConn *c = opaque;
+
+    return recv(c->fd, buf, len, 0);
+}
+
+/* Writes collected TLS records: 1 = all out, 0 = would block, -1 =
+ * failed.  Under send_lock. */
+static int push_flush(NbdConn *c)
+{
+    size_t off = 0;
+    int ret = 1;
+
+    while (off < c->push_len) {
+        ssize_t n = send(c->fd, c->push_buf + off, c->push_len - off,
+                         MSG_NOSIGNAL);
+
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                ret = 0;
+            } else {
+                wd_debug("nbd-server %s: client %s: write error: %s",
+                         c->server->name, c->peer, g_strerror(errno));
+                ret = -1;
+            }
+            break;
+        }
+        off += n;
+    }
+    memmove(c->push_buf, c->push_buf + off, c->push_len - off);
+    c->push_len -= off;
+    return ret;
+}
+
 /*
  * Writes as much of @o as the transport takes now: 1 = all sent, 0 = it
  * would block (@o says what is left), -1 = failed.  Under send_lock.
  */
 static int out_write(NbdConn *c, NbdOut *o)
 {
+    int r;
+
+    if (c->tls_active && (r = push_flush(c)) <= 0) {
+        return r;
+    }
     while (o->len > 0) {
         ssize_t n;
 
         if (c->tls_active) {
             g_autoptr(GError) err = NULL;
 
-            /* After WD_CHANNEL_ERR_BLOCK gnutls holds the encrypted
-             * record; the retry must pass the same length. */
+            /* Records go to push_buf (nbd_conn_tls_push never blocks),
+             * so a reply becomes a few large send()s. */
+            g_atomic_pointer_set(&c->push_owner, g_thread_self());
             n = wd_tls_session_write(c->tls, o->p, o->len, &err);
-            if (n == WD_CHANNEL_ERR_BLOCK) {
-                return 0;
-            }
+            g_atomic_pointer_set(&c->push_owner, NULL);
             if (n < 0) {
                 wd_debug("nbd-server %s: client %s: %s", c->server->name,
-                         c->peer, err->message);
+                         c->peer, err ? err->message : "TLS write failed");
                 return -1;
+            }
+            if (c->push_len >= NBD_SRV_PUSH_FLUSH &&
+                (r = push_flush(c)) <= 0) {
+                o->p += n;
+                o->len -= n;
+                return r;
             }
         } else {
             int flags = MSG_NOSIGNAL | (o->sf_len ? MSG_MORE : 0);
@@ -341,6 +400,9 @@ static int out_write(NbdConn *c, NbdOut *o)
         }
         o->p += n;
         o->len -= n;
+    }
+    if (c->tls_active && (r = push_flush(c)) <= 0) {
+        return r;
     }
     while (o->sf_len > 0) {
         off_t off = o->sf_off;
@@ -502,51 +564,71 @@ size_t nbd_conn_queued(NbdConn *c)
 
 NbdBuf *nbd_conn_buf_get(NbdConn *c, size_t len)
 {
+    WdNbdServer *s = c->server;
     size_t room = NBD_SRV_HDR_ROOM;
+    int cls = 0;
     NbdBuf *b = NULL;
     void *base;
 
-    g_mutex_lock(&c->buf_lock);
-    for (guint i = 0; i < c->free_bufs->len; i++) {
-        NbdBuf *f = g_ptr_array_index(c->free_bufs, i);
-
-        if (f->cap >= len) {
-            b = g_ptr_array_steal_index_fast(c->free_bufs, i);
-            break;
-        }
-    }
-    g_mutex_unlock(&c->buf_lock);
-    if (b) {
-        return b;
+    while (cls < NBD_SRV_BUF_CLASSES &&
+           ((size_t)1 << (NBD_SRV_BUF_MIN_SHIFT + cls)) < len) {
+        cls++;
     }
     if (c->exp && c->exp->min_block > room) {
-        /* O_DIRECT nodes: the data itself must be aligned. */
+        cls = NBD_SRV_BUF_CLASSES;      /* exotic alignment: not pooled */
         room = c->exp->min_block;
     }
-    len = MAX(len, 64 * 1024);
-    len = (len + 4095) & ~(size_t)4095;
-    if (posix_memalign(&base, MAX(room, 4096), room + len) != 0) {
+    if (cls < NBD_SRV_BUF_CLASSES) {
+        g_mutex_lock(&s->buf_lock);
+        if (s->free_bufs[cls]->len) {
+            b = g_ptr_array_steal_index_fast(s->free_bufs[cls],
+                                             s->free_bufs[cls]->len - 1);
+            s->pooled_bytes -= b->cap;
+        }
+        g_mutex_unlock(&s->buf_lock);
+        if (b) {
+            return b;
+        }
+        len = (size_t)1 << (NBD_SRV_BUF_MIN_SHIFT + cls);
+    } else {
+        cls = -1;
+    }
+    if (posix_memalign(&base, room, room + len) != 0) {
         g_error("out of memory allocating a %zu byte NBD buffer", len);
     }
     b = g_new(NbdBuf, 1);
     b->base = base;
     b->room = room;
     b->cap = len;
+    b->cls = cls;
     return b;
 }
 
 void nbd_conn_buf_put(NbdConn *c, NbdBuf *b)
 {
-    if (b->cap <= NBD_SRV_BUF_CACHE_MAX) {
-        g_mutex_lock(&c->buf_lock);
-        if (c->free_bufs->len < NBD_SRV_BUF_CACHE) {
-            g_ptr_array_add(c->free_bufs, b);
+    WdNbdServer *s = c->server;
+
+    if (b->cls >= 0) {
+        g_mutex_lock(&s->buf_lock);
+        if (s->pooled_bytes + b->cap <= NBD_SRV_POOL_BYTES) {
+            g_ptr_array_add(s->free_bufs[b->cls], b);
+            s->pooled_bytes += b->cap;
             b = NULL;
         }
-        g_mutex_unlock(&c->buf_lock);
+        g_mutex_unlock(&s->buf_lock);
     }
     if (b) {
         buf_free(b);
+    }
+}
+
+void nbd_server_pool_clear(WdNbdServer *s)
+{
+    for (int i = 0; i < NBD_SRV_BUF_CLASSES; i++) {
+        for (guint j = 0; j < s->free_bufs[i]->len; j++) {
+            buf_free(g_ptr_array_index(s->free_bufs[i], j));
+        }
+        g_ptr_array_free(s->free_bufs[i], TRUE);
     }
 }
 
@@ -620,6 +702,7 @@ static void conn_finish(NbdConn *c)
          * now; nothing is waited for. */
         wd_tls_session_bye(c->tls);
     }
+    g_clear_pointer(&c->push_buf, g_free);
     wd_channel_shutdown(c->ch, WD_CHANNEL_SHUTDOWN_BOTH, NULL);
     wd_channel_close(c->ch, NULL);
     c->fd = -1;     /* the number may be reused by the next accept() */

@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <string.h>
-#include <sys/socket.h>
 
 #include "runtime/log.h"
 
@@ -103,20 +102,6 @@ void nbd_hs_start(NbdConn *c)
 
 /* ---- TLS ---------------------------------------------------------------- */
 
-static ssize_t tls_push(const void *buf, size_t len, void *opaque)
-{
-    NbdConn *c = opaque;
-
-    return send(c->fd, buf, len, MSG_NOSIGNAL);
-}
-
-static ssize_t tls_pull(void *buf, size_t len, void *opaque)
-{
-    NbdConn *c = opaque;
-
-    return recv(c->fd, buf, len, 0);
-}
-
 static void hs_read(NbdConn *c);
 
 static void tls_step(NbdConn *c)
@@ -168,8 +153,9 @@ static void tls_begin(NbdConn *c)
 {
     g_autoptr(GError) err = NULL;
 
-    c->tls = wd_tls_session_new(c->server->tls_creds, NULL, tls_push,
-                                tls_pull, c, &err);
+    c->tls = wd_tls_session_new(c->server->tls_creds, NULL,
+                                nbd_conn_tls_push, nbd_conn_tls_pull, c,
+                                &err);
     if (!c->tls) {
         wd_warn("nbd-server %s: client %s: %s", c->server->name, c->peer,
                 err->message);

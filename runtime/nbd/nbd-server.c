@@ -573,6 +573,10 @@ WdNbdServer *wd_nbd_server_new(const WdNbdServerConfig *cfg, GError **errp)
                               WD_NBD_DEFAULT_HANDSHAKE_SECONDS);
     g_mutex_init(&s->lock);
     g_cond_init(&s->cond);
+    g_mutex_init(&s->buf_lock);
+    for (int i = 0; i < NBD_SRV_BUF_CLASSES; i++) {
+        s->free_bufs[i] = g_ptr_array_new();
+    }
     s->exports = g_ptr_array_new();
     s->conns = g_ptr_array_new();
     s->removals = g_ptr_array_new();
@@ -670,6 +674,8 @@ void wd_nbd_server_free(WdNbdServer *s)
     }
     g_ptr_array_free(s->exports, TRUE);
     g_ptr_array_free(s->conns, TRUE);
+    nbd_server_pool_clear(s);
+    g_mutex_clear(&s->buf_lock);
     wd_tls_creds_unref(s->tls_creds);
     g_main_context_unref(s->main_ctx);
     g_mutex_clear(&s->lock);

@@ -17,14 +17,14 @@ requires gnutls-cli certtool
 # socket $tmp/qmp.sock exists every port is bound); retried if a port
 # was taken meanwhile.
 start_tls_daemon() {
-    local suffixes=() args=() try i
+    local suffixes=() args=() _try i
     while [ $# -gt 0 ] && [ "$1" != -- ]; do suffixes+=("$1"); shift; done
     [ $# -gt 0 ] && shift
-    for try in 1 2 3 4 5; do
+    for _try in 1 2 3 4 5; do
         PORTS=()
         args=()
         for i in "${!suffixes[@]}"; do
-            PORTS[$i]=$(free_port)
+            PORTS[i]=$(free_port)
             args+=(--monitor "tcp:127.0.0.1:${PORTS[$i]}${suffixes[$i]}")
         done
         rm -f "$tmp/qmp.sock"

@@ -19,14 +19,14 @@ requires gnutls-cli certtool psktool
 # daemon (monitors are created in order; a failed bind exits). A port
 # taken between choosing and binding it is retried with new ones.
 start_tls_daemon() {
-    local suffixes=() args=() try i
+    local suffixes=() args=() _try i
     while [ $# -gt 0 ] && [ "$1" != -- ]; do suffixes+=("$1"); shift; done
     [ $# -gt 0 ] && shift
-    for try in 1 2 3 4 5; do
+    for _try in 1 2 3 4 5; do
         PORTS=()
         args=()
         for i in "${!suffixes[@]}"; do
-            PORTS[$i]=$(free_port)
+            PORTS[i]=$(free_port)
             args+=(--monitor "tcp:127.0.0.1:${PORTS[$i]}${suffixes[$i]}")
         done
         PORT=${PORTS[0]}
