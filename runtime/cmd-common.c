@@ -10,6 +10,8 @@
 #include "runtime/nbd/exports.h"
 #include "monitor/monitor.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,10 +26,10 @@ void wd_cmd_error(const char *fmt, ...)
     g_autofree char *msg = g_strdup_vprintf(fmt, ap);
     va_end(ap);
     g_autofree char *line = g_strdup_printf("warden: %s\n", msg);
-    fputs(line, stderr);
-    if (wd_cmd_report_fd >= 0 &&
+    /* A forked child reports to its waiting parent, which prints it. */
+    if (wd_cmd_report_fd < 0 ||
         write(wd_cmd_report_fd, line, strlen(line)) < 0) {
-        /* the waiting parent is gone */
+        fputs(line, stderr);
     }
 }
 
@@ -171,4 +173,63 @@ char *wd_cmd_format_props(json_t *props)
         g_string_append_printf(s, "%s%s=%s", s->len ? " " : "", key, text);
     }
     return g_string_free(g_steal_pointer(&s), FALSE);
+}
+
+/*
+ * --daemonize: fork now; the parent waits until the child reports that
+ * every object was created (a 0 byte) or sends the error text, so the
+ * parent's exit status is meaningful to init scripts.
+ */
+int wd_cmd_daemonize_fork(int *report_fd)
+{
+    int fds[2];
+
+    if (pipe2(fds, O_CLOEXEC) < 0) {
+        wd_cmd_error("cannot create pipe: %s", g_strerror(errno));
+        return 1;
+    }
+    pid_t pid = fork();
+    if (pid < 0) {
+        wd_cmd_error("cannot fork: %s", g_strerror(errno));
+        return 1;
+    }
+    if (pid > 0) {
+        char buf[4096];
+        ssize_t n;
+
+        close(fds[1]);
+        do {
+            n = read(fds[0], buf, sizeof(buf) - 1);
+        } while (n < 0 && errno == EINTR);
+        if (n == 1 && buf[0] == '\0') {
+            _exit(0);
+        }
+        if (n > 0) {
+            buf[n] = '\0';
+            fprintf(stderr, "%s", buf);
+        } else {
+            fprintf(stderr, "warden: daemon exited during start-up\n");
+        }
+        _exit(1);
+    }
+    close(fds[0]);
+    setsid();
+    *report_fd = fds[1];
+    return -1;
+}
+
+void wd_cmd_daemonize_done(int fd)
+{
+    int null = open("/dev/null", O_RDWR);
+
+    if (write(fd, "", 1) < 0) {
+        /* the parent is gone; nothing to tell */
+    }
+    close(fd);
+    if (null >= 0) {
+        dup2(null, STDIN_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        close(null);
+    }
 }

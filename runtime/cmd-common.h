@@ -46,6 +46,16 @@ bool wd_cmd_object_add(const char *arg, GError **errp);
 /* --nbd-server: start the default NBD server. */
 bool wd_cmd_nbd_server_arg(const char *arg, GError **errp);
 
+/*
+ * --daemonize/--fork: fork; the parent waits for the child's report and
+ * exits 0 (started) or 1 (printing the child's error). Returns -1 in the
+ * child with *report_fd set (errors from wd_cmd_error() go there too), or
+ * an exit status if forking failed.
+ */
+int wd_cmd_daemonize_fork(int *report_fd);
+/* The child is ready: release the parent, detach stdio. */
+void wd_cmd_daemonize_done(int fd);
+
 /* "key=value ..." for properties (strings unquoted). */
 char *wd_cmd_format_props(json_t *props);
 

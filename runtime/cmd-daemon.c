@@ -76,65 +76,6 @@ static void print_check(void)
     }
 }
 
-/*
- * --daemonize: fork now; the parent waits until the child reports that
- * every object was created (a 0 byte) or sends the error text, so the
- * parent's exit status is meaningful to init scripts.
- */
-static int daemonize_fork(int *report_fd)
-{
-    int fds[2];
-
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        wd_cmd_error("cannot create pipe: %s", g_strerror(errno));
-        return 1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        wd_cmd_error("cannot fork: %s", g_strerror(errno));
-        return 1;
-    }
-    if (pid > 0) {
-        char buf[4096];
-        ssize_t n;
-
-        close(fds[1]);
-        do {
-            n = read(fds[0], buf, sizeof(buf) - 1);
-        } while (n < 0 && errno == EINTR);
-        if (n == 1 && buf[0] == '\0') {
-            _exit(0);
-        }
-        if (n > 0) {
-            buf[n] = '\0';
-            fprintf(stderr, "%s", buf);
-        } else {
-            fprintf(stderr, "warden: daemon exited during start-up\n");
-        }
-        _exit(1);
-    }
-    close(fds[0]);
-    setsid();
-    *report_fd = fds[1];
-    return -1;
-}
-
-static void daemonize_done(int fd)
-{
-    int null = open("/dev/null", O_RDWR);
-
-    if (write(fd, "", 1) < 0) {
-        /* the parent is gone; nothing to tell */
-    }
-    close(fd);
-    if (null >= 0) {
-        dup2(null, STDIN_FILENO);
-        dup2(null, STDOUT_FILENO);
-        dup2(null, STDERR_FILENO);
-        close(null);
-    }
-}
-
 int wd_cmd_daemon(int argc, char **argv)
 {
     DaemonOpts d = { .args = wd_cmd_args_new() };
@@ -191,7 +132,7 @@ int wd_cmd_daemon(int argc, char **argv)
         return help;
     }
     if (d.daemonize && !d.check) {
-        int r = daemonize_fork(&report_fd);
+        int r = wd_cmd_daemonize_fork(&report_fd);
         if (r >= 0) {
             return r;
         }
@@ -215,7 +156,7 @@ int wd_cmd_daemon(int argc, char **argv)
         goto out;
     }
     if (report_fd >= 0) {
-        daemonize_done(report_fd);
+        wd_cmd_daemonize_done(report_fd);
         wd_cmd_report_fd = report_fd = -1;
     }
 

@@ -26,8 +26,9 @@
 #define STATUS_SPAN (UINT64_C(1) << 30)
 /* Largest range zeroed in one request. */
 #define ZERO_SPAN (UINT64_C(1) << 30)
-/* Most worker threads (-C x -R). */
-#define MAX_WORKERS 256
+/* Most worker threads (-C) and requests in flight per worker (-R). */
+#define MAX_WORKERS WD_NBD_CLIENT_MAX_CONNS
+#define MAX_SLOTS 256
 /* Progress refresh interval. */
 #define PROGRESS_US (G_USEC_PER_SEC / 10)
 
@@ -135,46 +136,202 @@ out:
     return ok;
 }
 
-static bool zero_range(Copy *cp, uint64_t off, uint64_t len, GError **errp)
+/*
+ * Each worker thread keeps up to R ranges ("slots") in flight. NBD reads
+ * and writes are asynchronous (the completion is queued back to the
+ * worker); file I/O is done by the worker itself. So -C workers times -R
+ * slots requests are in flight, while at most -C threads touch local
+ * files.
+ *
+ *   claim --data--> READ --all zero--> ZERO --+
+ *     |               |                       +--> done (slot free)
+ *     +--zeroes-------|--------------> ZERO --+
+ *                     +--data------> WRITE ---+
+ */
+typedef enum {
+    ST_READ,
+    ST_WRITE,
+    ST_ZERO,
+} Stage;
+
+typedef struct Worker Worker;
+
+typedef struct {
+    Worker *w;
+    Item it;
+    Stage stage;
+    uint8_t *buf;               /* request-sized, allocated on first use */
+    int ret;                    /* result of the stage */
+    char *msg;
+} Slot;
+
+struct Worker {
+    Copy *cp;
+    GAsyncQueue *done;          /* Slot* whose stage completed */
+    Slot *slots;
+    GPtrArray *free;            /* Slot* not in use */
+};
+
+/* NBD completion (on a client I/O thread): hand the slot back. */
+static void slot_done(void *opaque, int ret, const char *msg)
 {
-    /* A fresh target already reads as zeroes: write nothing. */
-    return cp->dst->fresh || img_zero(cp->dst, off, len, errp) == 0;
+    Slot *s = opaque;
+
+    s->ret = ret;
+    s->msg = ret < 0 ? g_strdup(msg) : NULL;
+    g_async_queue_push(s->w->done, s);
+}
+
+/* A synchronous stage finished in the worker itself. */
+static void slot_finish(Slot *s, int ret, GError *err)
+{
+    s->ret = ret;
+    s->msg = err ? g_strdup(err->message) : NULL;
+    if (err) {
+        g_error_free(err);
+    }
+    g_async_queue_push(s->w->done, s);
+}
+
+static void start_read(Slot *s)
+{
+    Img *src = s->w->cp->src;
+    GError *err = NULL;
+
+    s->stage = ST_READ;
+    if (src->kind == IMG_NBD) {
+        wd_nbd_client_aio_pread(src->nbd, s->buf, s->it.off, s->it.len,
+                                slot_done, s);
+        return;
+    }
+    slot_finish(s, img_read(src, s->buf, s->it.off, s->it.len, &err), err);
+}
+
+static void start_write(Slot *s)
+{
+    Img *dst = s->w->cp->dst;
+    GError *err = NULL;
+
+    s->stage = ST_WRITE;
+    if (dst->kind == IMG_NBD) {
+        wd_nbd_client_aio_pwrite(dst->nbd, s->buf, s->it.off, s->it.len, 0,
+                                 slot_done, s);
+        return;
+    }
+    slot_finish(s, img_write(dst, s->buf, s->it.off, s->it.len, &err), err);
+}
+
+static void start_zero(Slot *s)
+{
+    Img *dst = s->w->cp->dst;
+    GError *err = NULL;
+
+    s->stage = ST_ZERO;
+    if (dst->fresh) {
+        slot_finish(s, 0, NULL);    /* already reads as zeroes */
+    } else if (dst->kind == IMG_NBD &&
+               (wd_nbd_client_get_flags(dst->nbd) &
+                NBD_FLAG_SEND_WRITE_ZEROES)) {
+        wd_nbd_client_aio_write_zeroes(dst->nbd, s->it.off, s->it.len, 0,
+                                       slot_done, s);
+    } else {
+        slot_finish(s, img_zero(dst, s->it.off, s->it.len, &err), err);
+    }
+}
+
+static void slot_error(Slot *s)
+{
+    Copy *cp = s->w->cp;
+    Img *img = s->stage == ST_READ ? cp->src : cp->dst;
+    const char *what = s->stage == ST_READ ? "Reading" :
+                       s->stage == ST_WRITE ? "Writing" : "Zeroing";
+    GError *err = NULL;
+
+    /* Synchronous stages already name the image; NBD ones do not. */
+    if (img->kind == IMG_NBD) {
+        wd_error_setg(&err, "%s %s at offset %" PRIu64 " failed: %s", what,
+                      img->label, s->it.off, s->msg);
+    } else {
+        wd_error_setg(&err, "%s", s->msg);
+    }
+    set_error(cp, err);
 }
 
 static gpointer worker(gpointer opaque)
 {
-    Copy *cp = opaque;
-    g_autofree uint8_t *buf = NULL;
-    Item it;
+    Worker *w = opaque;
+    Copy *cp = w->cp;
+    unsigned busy = 0;
 
-    while (claim(cp, &it)) {
-        GError *err = NULL;
-        bool ok;
+    for (;;) {
+        Slot *s;
+        Item it;
 
-        if (it.zero) {
-            ok = zero_range(cp, it.off, it.len, &err);
-        } else {
-            if (!buf) {
-                buf = g_malloc(cp->request);
-            }
-            ok = img_read(cp->src, buf, it.off, it.len, &err) == 0;
-            if (ok && img_is_zero(buf, it.len)) {
-                ok = zero_range(cp, it.off, it.len, &err);
-            } else if (ok) {
-                ok = img_write(cp->dst, buf, it.off, it.len, &err) == 0;
+        while (w->free->len && claim(cp, &it)) {
+            s = g_ptr_array_steal_index_fast(w->free, w->free->len - 1);
+            s->it = it;
+            busy++;
+            if (it.zero) {
+                start_zero(s);
+            } else {
+                if (!s->buf) {
+                    s->buf = g_malloc(cp->request);
+                }
+                start_read(s);
             }
         }
-        if (!ok) {
-            set_error(cp, err);
+        if (busy == 0) {
             break;
         }
-        __atomic_fetch_add(&cp->done, it.len, __ATOMIC_RELAXED);
+        s = g_async_queue_pop(w->done);
+        if (s->ret < 0) {
+            slot_error(s);
+        } else if (s->stage == ST_READ) {
+            if (img_is_zero(s->buf, s->it.len)) {
+                start_zero(s);
+            } else {
+                start_write(s);
+            }
+            continue;
+        } else {
+            __atomic_fetch_add(&cp->done, s->it.len, __ATOMIC_RELAXED);
+        }
+        g_clear_pointer(&s->msg, g_free);
+        g_ptr_array_add(w->free, s);
+        busy--;
     }
     g_mutex_lock(&cp->lock);
     cp->running--;
     g_cond_signal(&cp->cond);
     g_mutex_unlock(&cp->lock);
     return NULL;
+}
+
+static Worker *worker_new(Copy *cp, unsigned nslots)
+{
+    Worker *w = g_new0(Worker, 1);
+
+    w->cp = cp;
+    w->done = g_async_queue_new();
+    w->slots = g_new0(Slot, nslots);
+    w->free = g_ptr_array_new();
+    for (unsigned i = 0; i < nslots; i++) {
+        w->slots[i].w = w;
+        g_ptr_array_add(w->free, &w->slots[i]);
+    }
+    return w;
+}
+
+static void worker_free(Worker *w, unsigned nslots)
+{
+    for (unsigned i = 0; i < nslots; i++) {
+        g_free(w->slots[i].buf);
+        g_free(w->slots[i].msg);
+    }
+    g_free(w->slots);
+    g_ptr_array_unref(w->free);
+    g_async_queue_unref(w->done);
+    g_free(w);
 }
 
 /* ---- progress ------------------------------------------------------------ */
@@ -211,8 +368,9 @@ static void progress_show(Progress *p, uint64_t done, uint64_t size)
 
 /* ---- the copy ------------------------------------------------------------ */
 
-static bool run_copy(Img *src, Img *dst, unsigned workers, uint64_t request,
-                     Progress *p, GError **errp)
+static bool run_copy(Img *src, Img *dst, unsigned nworkers,
+                     unsigned nslots, uint64_t request, Progress *p,
+                     GError **errp)
 {
     Copy cp = {
         .src = src,
@@ -222,6 +380,7 @@ static bool run_copy(Img *src, Img *dst, unsigned workers, uint64_t request,
         .use_extents = true,
     };
     GThread *threads[MAX_WORKERS];
+    Worker *workers[MAX_WORKERS];
     uint64_t done;
 
     g_mutex_init(&cp.lock);
@@ -231,9 +390,10 @@ static bool run_copy(Img *src, Img *dst, unsigned workers, uint64_t request,
     cp.use_extents = src->kind != IMG_NBD ||
                      wd_nbd_client_get_meta_context(src->nbd);
     progress_show(p, 0, cp.size);
-    cp.running = workers;
-    for (unsigned i = 0; i < workers; i++) {
-        threads[i] = g_thread_new("img-convert", worker, &cp);
+    cp.running = nworkers;
+    for (unsigned i = 0; i < nworkers; i++) {
+        workers[i] = worker_new(&cp, nslots);
+        threads[i] = g_thread_new("img-convert", worker, workers[i]);
     }
     g_mutex_lock(&cp.lock);
     while (cp.running > 0) {
@@ -245,8 +405,9 @@ static bool run_copy(Img *src, Img *dst, unsigned workers, uint64_t request,
         g_mutex_lock(&cp.lock);
     }
     g_mutex_unlock(&cp.lock);
-    for (unsigned i = 0; i < workers; i++) {
+    for (unsigned i = 0; i < nworkers; i++) {
         g_thread_join(threads[i]);
+        worker_free(workers[i], nslots);
     }
     done = cp.done;
     g_array_unref(cp.extents);
@@ -284,25 +445,22 @@ typedef struct {
     double open_timeout;
 } ConvertOpts;
 
-static gboolean progress_arg(const gchar *name, const gchar *value,
-                             gpointer data, GError **errp)
+/*
+ * nbdcopy spells both "-p/--progress" (a bar) and "--progress=FD"; GOption
+ * cannot have one long name with and without a value (an optional value
+ * would swallow SRC after "-p"), so "--progress=FD" becomes
+ * "--progress-fd=FD" before parsing. Returns a new vector.
+ */
+static char **rewrite_progress(int argc, char **argv)
 {
-    ConvertOpts *o = data;
-    char *end = NULL;
-    long fd;
+    char **v = g_new0(char *, argc + 1);
 
-    if (!value) {
-        o->bar = TRUE;
-        return TRUE;
+    for (int i = 0; i < argc; i++) {
+        v[i] = g_str_has_prefix(argv[i], "--progress=")
+               ? g_strconcat("--progress-fd=", argv[i] + 11, NULL)
+               : g_strdup(argv[i]);
     }
-    fd = strtol(value, &end, 10);
-    if (*end || fd < 0 || fd > G_MAXINT) {
-        wd_error_setg(errp, "--progress=FD: '%s' is not a file descriptor",
-                      value);
-        return FALSE;
-    }
-    o->progress_fd = (int)fd;
-    return TRUE;
+    return v;
 }
 
 /* Refuses to copy a file onto itself (opening the target truncates it). */
@@ -334,7 +492,6 @@ static bool convert(ConvertOpts *o, const char *src_spec,
     uint64_t request = IMG_REQUEST_SIZE;
     unsigned conns = o->conns > 0 ? o->conns : 4;
     unsigned requests = o->requests > 0 ? o->requests : 16;
-    unsigned workers = MIN(conns * requests, MAX_WORKERS);
     Progress p = { .fd = o->progress_fd, .last = -1 };
     ImgOpenArgs sa = {
         .spec = src_spec, .image_opts = o->image_opts, .nconns = conns,
@@ -354,9 +511,9 @@ static bool convert(ConvertOpts *o, const char *src_spec,
                       "4k to 32M");
         return false;
     }
-    if (conns > WD_NBD_CLIENT_MAX_CONNS) {
-        wd_error_setg(errp, "-C: at most %d connections",
-                      WD_NBD_CLIENT_MAX_CONNS);
+    if (conns > MAX_WORKERS || requests > MAX_SLOTS) {
+        wd_error_setg(errp, "-C: at most %d connections; -R: at most %d "
+                      "requests", MAX_WORKERS, MAX_SLOTS);
         return false;
     }
     p.bar = o->bar && isatty(STDERR_FILENO);
@@ -386,7 +543,17 @@ static bool convert(ConvertOpts *o, const char *src_spec,
         return false;
     }
     dst->fresh = dst->fresh || o->target_is_zero;
-    return run_copy(src, dst, workers, request, &p, errp);
+    /* Requests must fit both servers' block size limits. */
+    for (Img *img = src; img; img = img == src ? dst : NULL) {
+        if (img->kind == IMG_NBD) {
+            uint32_t min, pref, max;
+
+            wd_nbd_client_get_block_sizes(img->nbd, &min, &pref, &max);
+            request = MAX(request, min);
+            request = MIN(request, wd_nbd_client_get_max_request(img->nbd));
+        }
+    }
+    return run_copy(src, dst, conns, requests, request, &p, errp);
 }
 
 int img_cmd_convert(int argc, char **argv)
@@ -398,10 +565,10 @@ int img_cmd_convert(int argc, char **argv)
           "SRC is keyval options: driver=nbd,server.type=inet,...", NULL },
         { "target-image-opts", 0, 0, G_OPTION_ARG_NONE,
           &o.target_image_opts, "DST is keyval options", NULL },
-        { "progress", 'p', G_OPTION_FLAG_OPTIONAL_ARG,
-          G_OPTION_ARG_CALLBACK, progress_arg,
-          "-p: progress bar on a terminal; --progress=FD: write lines "
-          "N/100 to FD", "FD" },
+        { "progress", 'p', 0, G_OPTION_ARG_NONE, &o.bar,
+          "draw a progress bar on stderr (when it is a terminal)", NULL },
+        { "progress-fd", 0, 0, G_OPTION_ARG_INT, &o.progress_fd,
+          "write progress lines N/100 to FD (also --progress=FD)", "FD" },
         { "connections", 'C', 0, G_OPTION_ARG_INT, &o.conns,
           "NBD connections (when the server allows multi-conn) and copy "
           "threads (default 4)", "N" },
@@ -430,10 +597,15 @@ int img_cmd_convert(int argc, char **argv)
     GOptionGroup *group;
     int ret = 1;
 
+    g_auto(GStrv) args = rewrite_progress(argc, argv);
+
     o.objects = wd_cmd_args_new();
     group = g_option_group_new("convert", "", "", &o, NULL);
     g_option_group_add_entries(group, entries);
     g_option_context_set_main_group(ctx, group);
+    /* GOption removes what it parsed from @args; keep the strings. */
+    g_autofree char **view = g_memdup2(args, sizeof(char *) * (argc + 1));
+    argv = view;
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
         wd_cmd_error("%s", err->message);
     } else if (wd_cmd_handle_help(o.objects) == 0) {
@@ -442,8 +614,9 @@ int img_cmd_convert(int argc, char **argv)
         wd_cmd_error("convert needs SRC and DST (see 'warden img convert "
                      "--help')");
     } else if (o.conns < 0 || o.requests < 0 || o.reconnect_delay < 0 ||
-               o.open_timeout < 0) {
-        wd_cmd_error("-C, -R and timeouts must not be negative");
+               o.open_timeout < 0 || o.progress_fd < -1) {
+        wd_cmd_error("-C, -R, --progress=FD and timeouts must not be "
+                     "negative");
     } else if (img_create_objects(o.objects, &err) &&
                convert(&o, argv[1], argv[2], &err)) {
         ret = 0;

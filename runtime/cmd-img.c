@@ -184,10 +184,26 @@ static json_t *info_json(Img *img)
     return o;
 }
 
+/* "64 MiB", "1.5 GiB": three significant digits, below 1000 of the unit
+ * (the way qemu-img prints sizes). */
+static char *human_size(uint64_t val)
+{
+    static const char *const units[] = {
+        "B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB",
+    };
+    double v = (double)val;
+    int i = 0;
+
+    while (v >= 1000 && i < 6) {
+        v /= 1024;
+        i++;
+    }
+    return g_strdup_printf("%0.3g %s", v, units[i]);
+}
+
 static void info_human(Img *img)
 {
-    g_autofree char *size = g_format_size_full(img->size,
-                                               G_FORMAT_SIZE_IEC_UNITS);
+    g_autofree char *size = human_size(img->size);
 
     printf("image: %s\n", img->label);
     printf("driver: %s\n", img->kind == IMG_NBD ? "nbd" : "file");

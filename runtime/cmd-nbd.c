@@ -92,41 +92,6 @@ static WdBlockNode *open_image(NbdOpts *o, const char *image, GError **errp)
     return wd_block_file_open("disk", image, o->read_only, direct, errp);
 }
 
-static int daemonize_fork(int *fd_out)
-{
-    int fds[2];
-
-    if (pipe2(fds, O_CLOEXEC) < 0) {
-        wd_cmd_error("cannot create pipe: %s", g_strerror(errno));
-        return 1;
-    }
-    pid_t pid = fork();
-    if (pid < 0) {
-        wd_cmd_error("cannot fork: %s", g_strerror(errno));
-        return 1;
-    }
-    if (pid > 0) {
-        char buf[4096];
-        ssize_t n;
-        close(fds[1]);
-        do {
-            n = read(fds[0], buf, sizeof(buf) - 1);
-        } while (n < 0 && errno == EINTR);
-        if (n == 1 && buf[0] == '\0') {
-            _exit(0);
-        }
-        if (n > 0) {
-            buf[n] = '\0';
-            fputs(buf, stderr);
-        }
-        _exit(1);
-    }
-    close(fds[0]);
-    setsid();
-    *fd_out = fds[1];
-    return -1;
-}
-
 static bool build_server(NbdOpts *o, WdBlockNode *node, GError **errp)
 {
     g_autoptr(WdTlsCreds) creds = NULL;
@@ -288,6 +253,15 @@ int wd_cmd_nbd(int argc, char **argv)
     if (o.verbose) {
         wd_log_set_level(WD_LOG_INFO);
     }
+    /* Fork before any thread exists (the server starts I/O threads); the
+     * parent exits once the child listens, or with its error. */
+    if (o.fork) {
+        int r = wd_cmd_daemonize_fork(&report_fd);
+        if (r >= 0) {
+            return r;
+        }
+        wd_cmd_report_fd = report_fd;
+    }
     for (guint i = 0; i < o.args->len; i++) {
         WdCmdArg *a = g_ptr_array_index(o.args, i);
         if (!wd_cmd_object_add(a->value, &err)) {
@@ -305,12 +279,6 @@ int wd_cmd_nbd(int argc, char **argv)
         wd_cmd_error("%s", err->message);
         goto out;
     }
-    if (o.fork) {
-        int r = daemonize_fork(&report_fd);
-        if (r >= 0) {
-            return r;
-        }
-    }
     if (o.pid_file) {
         g_autofree char *text = g_strdup_printf("%d\n", (int)getpid());
         if (!g_file_set_contents(o.pid_file, text, -1, &err)) {
@@ -320,17 +288,8 @@ int wd_cmd_nbd(int argc, char **argv)
         }
     }
     if (report_fd >= 0) {
-        int null = open("/dev/null", O_RDWR);
-        if (write(report_fd, "", 1) < 0) {
-            /* parent gone */
-        }
-        close(report_fd);
-        if (null >= 0) {
-            dup2(null, 0);
-            dup2(null, 1);
-            dup2(null, 2);
-            close(null);
-        }
+        wd_cmd_daemonize_done(report_fd);
+        wd_cmd_report_fd = -1;
     }
     o.loop = g_main_loop_new(NULL, FALSE);
     g_unix_signal_add(SIGINT, on_signal, o.loop);

@@ -179,6 +179,29 @@ int wd_nbd_client_block_status(WdNbdClient *c, uint64_t offset,
                                uint64_t len, GArray *extents,
                                GError **errp);
 
+/* ---- Asynchronous I/O ---------------------------------------------------
+ * For callers that keep many requests in flight from few threads. @cb runs
+ * exactly once: on one of the client's I/O threads when the reply came (it
+ * must not block: hand the result to another thread), or on the calling
+ * thread, before the call returns, when the request fails at once (bad
+ * range, read-only export, unsupported, connection gone). @ret is 0 or a
+ * negative errno; @msg (borrowed for the call) explains a failure. The
+ * buffer must stay valid until then. @len must not exceed
+ * wd_nbd_client_get_max_request() for reads and writes (not split here).
+ */
+typedef void (*WdNbdClientDone)(void *opaque, int ret, const char *msg);
+
+uint32_t wd_nbd_client_get_max_request(WdNbdClient *c);
+void wd_nbd_client_aio_pread(WdNbdClient *c, void *buf, uint64_t offset,
+                             uint32_t len, WdNbdClientDone cb, void *opaque);
+void wd_nbd_client_aio_pwrite(WdNbdClient *c, const void *buf,
+                              uint64_t offset, uint32_t len, uint32_t flags,
+                              WdNbdClientDone cb, void *opaque);
+/* -ENOTSUP without SEND_WRITE_ZEROES. Flags: FUA, NO_HOLE. */
+void wd_nbd_client_aio_write_zeroes(WdNbdClient *c, uint64_t offset,
+                                    uint32_t len, uint32_t flags,
+                                    WdNbdClientDone cb, void *opaque);
+
 /* ---- Listing ------------------------------------------------------------ */
 
 /*

@@ -23,35 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-/* The message a plain client gets from a server that insists on TLS. */
-#define MSG_TLS_REQUIRED \
-    "Server requires TLS: give tls-creds (or use an nbds:// URI)"
-#define MSG_NO_TLS "Server does not support TLS"
-
-typedef struct {
-    const NbdOpenParams *p;
-    WdChannel *sock;            /* the socket channel */
-    WdChannel *ch;              /* what we talk over: sock, or TLS on it */
-    int fd;
-    gint64 deadline;            /* monotonic; 0 = none */
-    double timeout_s;
-    const NbdCancel *cancel;
-    char *where;                /* "127.0.0.1:10809", for messages */
-    uint32_t opt;               /* option in progress, for messages */
-    bool fixed;                 /* fixed newstyle */
-    bool no_zeroes;
-    bool tls;
-    bool eof;                   /* the server closed the connection */
-} Hs;
-
-/* An option reply; data is NUL-terminated. */
-typedef struct {
-    uint32_t type;
-    uint32_t len;
-    char *data;
-} OptReply;
-
-static void opt_reply_clear(OptReply *r)
+void nbd_opt_reply_clear(NbdOptReply *r)
 {
     g_clear_pointer(&r->data, g_free);
     r->len = 0;
@@ -85,7 +57,7 @@ char *nbd_client_sanitize(const char *buf, size_t len)
 
 /* ---- waiting with a deadline ------------------------------------------- */
 
-static void set_timeout_error(Hs *hs, GError **errp)
+static void set_timeout_error(NbdHs *hs, GError **errp)
 {
     wd_error_setg(errp, "Timed out after %g seconds %s the NBD server at "
                   "'%s'", hs->timeout_s, hs->sock ? "negotiating with" :
@@ -107,7 +79,7 @@ static bool cancel_requested(const NbdCancel *c)
 }
 
 /* Waits until @fd has @events (or hangs up). */
-static bool hs_poll(Hs *hs, int fd, short events, GError **errp)
+static bool hs_poll(NbdHs *hs, int fd, short events, GError **errp)
 {
     struct pollfd pfd[2] = {
         { .fd = fd, .events = events },
@@ -143,7 +115,7 @@ static bool hs_poll(Hs *hs, int fd, short events, GError **errp)
     }
 }
 
-static void set_eof_error(Hs *hs, GError **errp)
+static void set_eof_error(NbdHs *hs, GError **errp)
 {
     hs->eof = true;
     if (hs->opt) {
@@ -156,7 +128,7 @@ static void set_eof_error(Hs *hs, GError **errp)
     }
 }
 
-static bool hs_read(Hs *hs, void *buf, size_t len, GError **errp)
+bool nbd_hs_read(NbdHs *hs, void *buf, size_t len, GError **errp)
 {
     char *p = buf;
 
@@ -184,7 +156,7 @@ static bool hs_read(Hs *hs, void *buf, size_t len, GError **errp)
     return true;
 }
 
-static bool hs_write(Hs *hs, const void *buf, size_t len, GError **errp)
+bool nbd_hs_write(NbdHs *hs, const void *buf, size_t len, GError **errp)
 {
     const char *p = buf;
 
@@ -211,7 +183,7 @@ static bool hs_write(Hs *hs, const void *buf, size_t len, GError **errp)
 /* ---- connecting -------------------------------------------------------- */
 
 /* Connects one non-blocking socket; returns the fd or -1 (errno set). */
-static int connect_one(Hs *hs, int family, const struct sockaddr *sa,
+static int connect_one(NbdHs *hs, int family, const struct sockaddr *sa,
                        socklen_t salen, GError **errp)
 {
     int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -248,7 +220,7 @@ static int connect_one(Hs *hs, int family, const struct sockaddr *sa,
 
 /* Like wd_channel_socket_connect_sync(), but bounded by the deadline and
  * cancellable. */
-static WdChannel *hs_connect(Hs *hs, GError **errp)
+static WdChannel *hs_connect(NbdHs *hs, GError **errp)
 {
     const WdSocketAddress *addr = hs->p->addr;
     WdChannel *ch = NULL;
@@ -322,7 +294,7 @@ static WdChannel *hs_connect(Hs *hs, GError **errp)
 
 /* ---- options ------------------------------------------------------------ */
 
-static bool send_option(Hs *hs, uint32_t opt, const void *data, uint32_t len,
+bool nbd_hs_send_option(NbdHs *hs, uint32_t opt, const void *data, uint32_t len,
                         GError **errp)
 {
     g_autofree uint8_t *buf = g_malloc(sizeof(NbdOption) + len);
@@ -337,16 +309,16 @@ static bool send_option(Hs *hs, uint32_t opt, const void *data, uint32_t len,
         memcpy(buf + sizeof(o), data, len);
     }
     hs->opt = opt;
-    return hs_write(hs, buf, sizeof(o) + len, errp);
+    return nbd_hs_write(hs, buf, sizeof(o) + len, errp);
 }
 
 /* Reads one reply to hs->opt; the payload is bounded. */
-static bool read_reply(Hs *hs, OptReply *r, GError **errp)
+bool nbd_hs_read_reply(NbdHs *hs, NbdOptReply *r, GError **errp)
 {
     NbdFixedNewOptionReply h;
 
-    opt_reply_clear(r);
-    if (!hs_read(hs, &h, sizeof(h), errp)) {
+    nbd_opt_reply_clear(r);
+    if (!nbd_hs_read(hs, &h, sizeof(h), errp)) {
         return false;
     }
     if (be64toh(h.magic) != NBD_REP_MAGIC) {
@@ -372,11 +344,11 @@ static bool read_reply(Hs *hs, OptReply *r, GError **errp)
     }
     r->data = g_malloc(r->len + 1);
     r->data[r->len] = '\0';
-    return hs_read(hs, r->data, r->len, errp);
+    return nbd_hs_read(hs, r->data, r->len, errp);
 }
 
 /* " (server reported: TEXT)" for an error reply with text, else "". */
-static char *server_text(const OptReply *r)
+char *nbd_hs_server_text(const NbdOptReply *r)
 {
     if (!NBD_REP_IS_ERR(r->type) || r->len == 0) {
         return g_strdup("");
@@ -386,9 +358,9 @@ static char *server_text(const OptReply *r)
 }
 
 /* The error for an error reply that has no more specific meaning. */
-static void reply_error(Hs *hs, const OptReply *r, GError **errp)
+void nbd_hs_reply_error(NbdHs *hs, const NbdOptReply *r, GError **errp)
 {
-    g_autofree char *text = server_text(r);
+    g_autofree char *text = nbd_hs_server_text(r);
     const char *opt = name_of_nbd_opt(hs->opt);
 
     switch (r->type) {
@@ -438,16 +410,16 @@ static void reply_error(Hs *hs, const OptReply *r, GError **errp)
 }
 
 /* Errors after which nothing else can work: no point going on. */
-static bool reply_is_fatal(uint32_t type)
+bool nbd_hs_reply_is_fatal(uint32_t type)
 {
     return type == NBD_REP_ERR_TLS_REQD || type == NBD_REP_ERR_SHUTDOWN;
 }
 
 /* Options with no payload that are answered by one ACK or an error.
  * Returns 1 (ACK), 0 (error reply in *r) or -1. */
-static int simple_option(Hs *hs, uint32_t opt, OptReply *r, GError **errp)
+int nbd_hs_simple_option(NbdHs *hs, uint32_t opt, NbdOptReply *r, GError **errp)
 {
-    if (!send_option(hs, opt, NULL, 0, errp) || !read_reply(hs, r, errp)) {
+    if (!nbd_hs_send_option(hs, opt, NULL, 0, errp) || !nbd_hs_read_reply(hs, r, errp)) {
         return -1;
     }
     if (r->type == NBD_REP_ACK && r->len == 0) {
@@ -464,13 +436,13 @@ static int simple_option(Hs *hs, uint32_t opt, OptReply *r, GError **errp)
 
 /* ---- greeting and TLS ---------------------------------------------------- */
 
-static bool greeting(Hs *hs, GError **errp)
+static bool greeting(NbdHs *hs, GError **errp)
 {
     uint64_t magic[2];
     uint16_t gflags;
     uint32_t cflags;
 
-    if (!hs_read(hs, magic, sizeof(magic), errp)) {
+    if (!nbd_hs_read(hs, magic, sizeof(magic), errp)) {
         return false;
     }
     if (be64toh(magic[0]) != NBD_MAGIC) {
@@ -493,7 +465,7 @@ static bool greeting(Hs *hs, GError **errp)
                       "0x%016" PRIx64 ")", hs->where, be64toh(magic[1]));
         return false;
     }
-    if (!hs_read(hs, &gflags, sizeof(gflags), errp)) {
+    if (!nbd_hs_read(hs, &gflags, sizeof(gflags), errp)) {
         return false;
     }
     gflags = be16toh(gflags);
@@ -508,7 +480,7 @@ static bool greeting(Hs *hs, GError **errp)
     cflags = (hs->fixed ? NBD_FLAG_C_FIXED_NEWSTYLE : 0) |
              (hs->no_zeroes ? NBD_FLAG_C_NO_ZEROES : 0);
     cflags = htobe32(cflags);
-    return hs_write(hs, &cflags, sizeof(cflags), errp);
+    return nbd_hs_write(hs, &cflags, sizeof(cflags), errp);
 }
 
 typedef struct {
@@ -546,7 +518,7 @@ static gboolean tls_woken(gint fd, GIOCondition cond, gpointer opaque)
 
 /* The TLS handshake, in a private context so the deadline and the cancel
  * fd can interrupt it (by shutting the socket down). */
-static bool tls_handshake(Hs *hs, WdChannel *tls, GError **errp)
+static bool tls_handshake(NbdHs *hs, WdChannel *tls, GError **errp)
 {
     GMainContext *ctx = g_main_context_new();
     TlsWait w = { .cancel = hs->cancel };
@@ -603,12 +575,12 @@ static bool tls_handshake(Hs *hs, WdChannel *tls, GError **errp)
     return false;
 }
 
-static bool starttls(Hs *hs, NbdNegotiated *out, GError **errp)
+static bool starttls(NbdHs *hs, NbdNegotiated *out, GError **errp)
 {
-    OptReply r = { 0 };
+    NbdOptReply r = { 0 };
     g_autoptr(GError) err = NULL;
     WdChannel *tls;
-    int rc = simple_option(hs, NBD_OPT_STARTTLS, &r, &err);
+    int rc = nbd_hs_simple_option(hs, NBD_OPT_STARTTLS, &r, &err);
 
     if (rc < 0) {
         /* Hanging up instead of answering is a refusal too. */
@@ -618,14 +590,14 @@ static bool starttls(Hs *hs, NbdNegotiated *out, GError **errp)
         } else {
             g_propagate_error(errp, g_steal_pointer(&err));
         }
-        opt_reply_clear(&r);
+        nbd_opt_reply_clear(&r);
         return false;
     }
     if (rc == 0) {
-        g_autofree char *text = server_text(&r);
+        g_autofree char *text = nbd_hs_server_text(&r);
         /* Whatever the refusal, we never go on in clear. */
         wd_error_setg(errp, MSG_NO_TLS " (it refused STARTTLS)%s", text);
-        opt_reply_clear(&r);
+        nbd_opt_reply_clear(&r);
         return false;
     }
     tls = wd_channel_tls_new_client(hs->sock, hs->p->tls,
@@ -646,7 +618,7 @@ static bool starttls(Hs *hs, NbdNegotiated *out, GError **errp)
 }
 
 /* Connect, greet, and STARTTLS when configured. */
-static bool hs_begin(Hs *hs, NbdNegotiated *out, GError **errp)
+bool nbd_hs_begin(NbdHs *hs, NbdNegotiated *out, GError **errp)
 {
     hs->sock = hs_connect(hs, errp);
     if (!hs->sock) {
@@ -660,7 +632,7 @@ static bool hs_begin(Hs *hs, NbdNegotiated *out, GError **errp)
     return !hs->p->tls || starttls(hs, out, errp);
 }
 
-static void hs_init(Hs *hs, const NbdOpenParams *p, gint64 deadline,
+void nbd_hs_init(NbdHs *hs, const NbdOpenParams *p, gint64 deadline,
                     double timeout_s, const NbdCancel *cancel)
 {
     memset(hs, 0, sizeof(*hs));
@@ -672,7 +644,7 @@ static void hs_init(Hs *hs, const NbdOpenParams *p, gint64 deadline,
     hs->where = wd_socket_address_to_string(p->addr);
 }
 
-static void hs_cleanup(Hs *hs)
+void nbd_hs_cleanup(NbdHs *hs)
 {
     if (hs->ch && hs->ch != hs->sock) {
         wd_channel_unref(hs->ch);
@@ -681,486 +653,4 @@ static void hs_cleanup(Hs *hs)
         wd_channel_unref(hs->sock);
     }
     g_free(hs->where);
-}
-
-/* ---- export negotiation -------------------------------------------------- */
-
-/* u32 name length + name: the prefix of INFO/GO/META payloads. */
-static void put_name(GByteArray *b, const char *name)
-{
-    uint32_t len = htobe32(strlen(name));
-
-    g_byte_array_append(b, (const guint8 *)&len, sizeof(len));
-    g_byte_array_append(b, (const guint8 *)name, strlen(name));
-}
-
-static void set_meta(Hs *hs, NbdNegotiated *out, GError **errp_fatal)
-{
-    g_autoptr(GByteArray) b = g_byte_array_new();
-    const char *ctx = NBD_META_BASE_ALLOCATION;
-    uint32_t v = htobe32(1);
-    OptReply r = { 0 };
-
-    put_name(b, hs->p->export_name);
-    g_byte_array_append(b, (const guint8 *)&v, sizeof(v));
-    v = htobe32(strlen(ctx));
-    g_byte_array_append(b, (const guint8 *)&v, sizeof(v));
-    g_byte_array_append(b, (const guint8 *)ctx, strlen(ctx));
-    if (!send_option(hs, NBD_OPT_SET_META_CONTEXT, b->data, b->len,
-                     errp_fatal)) {
-        return;
-    }
-    for (int i = 0; i <= WD_NBD_CLIENT_MAX_INFO_REPLIES; i++) {
-        if (!read_reply(hs, &r, errp_fatal)) {
-            break;
-        }
-        if (r.type == NBD_REP_ACK) {
-            break;
-        }
-        if (NBD_REP_IS_ERR(r.type)) {
-            /* No block status then; only hopeless errors are fatal. */
-            if (reply_is_fatal(r.type)) {
-                reply_error(hs, &r, errp_fatal);
-            }
-            out->meta = false;
-            break;
-        }
-        if (r.type != NBD_REP_META_CONTEXT || r.len < 4) {
-            wd_error_setg(errp_fatal, "The NBD server sent a bad reply %s "
-                          "(%" PRIu32 " bytes) to %s", name_of_nbd_rep(r.type),
-                          r.len, name_of_nbd_opt(hs->opt));
-            break;
-        }
-        if (r.len - 4 == strlen(ctx) && memcmp(r.data + 4, ctx,
-                                               strlen(ctx)) == 0) {
-            memcpy(&v, r.data, 4);
-            out->meta = true;
-            out->meta_id = be32toh(v);
-        }
-        if (i == WD_NBD_CLIENT_MAX_INFO_REPLIES) {
-            wd_error_setg(errp_fatal, "The NBD server sent too many replies "
-                          "to %s", name_of_nbd_opt(hs->opt));
-        }
-    }
-    opt_reply_clear(&r);
-}
-
-static bool valid_block_sizes(uint32_t min, uint32_t pref, uint32_t max)
-{
-    bool pow2_min = min && !(min & (min - 1));
-    bool pow2_pref = pref && !(pref & (pref - 1));
-
-    return pow2_min && min <= NBD_MAX_MIN_BLOCK && pow2_pref &&
-           pref >= min && max >= min &&
-           (max == UINT32_MAX || max % min == 0);
-}
-
-/* Parses one NBD_REP_INFO into @out; *@have_export when it was
- * NBD_INFO_EXPORT. */
-static bool parse_info(Hs *hs, const OptReply *r, NbdNegotiated *out,
-                       bool *have_export, GError **errp)
-{
-    uint16_t type;
-
-    if (r->len < 2) {
-        goto bad;
-    }
-    memcpy(&type, r->data, 2);
-    switch (be16toh(type)) {
-    case NBD_INFO_EXPORT: {
-        NbdInfoExport ie;
-
-        if (r->len != sizeof(ie)) {
-            goto bad;
-        }
-        memcpy(&ie, r->data, sizeof(ie));
-        out->size = be64toh(ie.exportsize);
-        out->flags = be16toh(ie.eflags);
-        *have_export = true;
-        return true;
-    }
-    case NBD_INFO_BLOCK_SIZE: {
-        NbdInfoBlockSize bs;
-
-        if (r->len != sizeof(bs)) {
-            goto bad;
-        }
-        memcpy(&bs, r->data, sizeof(bs));
-        out->min_block = be32toh(bs.minimum);
-        out->pref_block = be32toh(bs.preferred);
-        out->max_block = be32toh(bs.maximum);
-        if (!valid_block_sizes(out->min_block, out->pref_block,
-                               out->max_block)) {
-            wd_error_setg(errp, "The NBD server sent invalid block sizes "
-                          "(minimum %" PRIu32 ", preferred %" PRIu32
-                          ", maximum %" PRIu32 ")", out->min_block,
-                          out->pref_block, out->max_block);
-            return false;
-        }
-        return true;
-    }
-    case NBD_INFO_NAME:
-        g_free(out->name);
-        out->name = nbd_client_sanitize(r->data + 2, r->len - 2);
-        return true;
-    case NBD_INFO_DESCRIPTION:
-        g_free(out->description);
-        out->description = nbd_client_sanitize(r->data + 2, r->len - 2);
-        return true;
-    }
-    return true;                /* unknown information: ignored */
-bad:
-    wd_error_setg(errp, "The NBD server sent a malformed NBD_REP_INFO "
-                  "(%" PRIu32 " bytes) to %s", r->len,
-                  name_of_nbd_opt(hs->opt));
-    return false;
-}
-
-/*
- * NBD_OPT_INFO or NBD_OPT_GO for @name. Returns 1 on ACK, 0 when the
- * server does not know the option (ERR_UNSUP: try EXPORT_NAME), -1 on
- * error.
- */
-static int info_or_go(Hs *hs, uint32_t opt, const char *name,
-                      NbdNegotiated *out, GError **errp)
-{
-    static const uint16_t want[] = {
-        NBD_INFO_BLOCK_SIZE, NBD_INFO_NAME, NBD_INFO_DESCRIPTION,
-    };
-    g_autoptr(GByteArray) b = g_byte_array_new();
-    uint16_t n = htobe16(G_N_ELEMENTS(want));
-    OptReply r = { 0 };
-    bool have_export = false;
-    int ret = -1;
-
-    put_name(b, name);
-    g_byte_array_append(b, (const guint8 *)&n, sizeof(n));
-    for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
-        uint16_t w = htobe16(want[i]);
-        g_byte_array_append(b, (const guint8 *)&w, sizeof(w));
-    }
-    if (!send_option(hs, opt, b->data, b->len, errp)) {
-        return -1;
-    }
-    for (int i = 0;; i++) {
-        if (!read_reply(hs, &r, errp)) {
-            break;
-        }
-        if (r.type == NBD_REP_INFO) {
-            if (i >= WD_NBD_CLIENT_MAX_INFO_REPLIES) {
-                wd_error_setg(errp, "The NBD server sent too many replies "
-                              "to %s", name_of_nbd_opt(opt));
-                break;
-            }
-            if (!parse_info(hs, &r, out, &have_export, errp)) {
-                break;
-            }
-            continue;
-        }
-        if (r.type == NBD_REP_ACK) {
-            if (!have_export) {
-                wd_error_setg(errp, "The NBD server finished %s without "
-                              "sending the export size", name_of_nbd_opt(opt));
-                break;
-            }
-            ret = 1;
-            break;
-        }
-        if (r.type == NBD_REP_ERR_UNSUP && i == 0) {
-            ret = 0;
-            break;
-        }
-        if (r.type == NBD_REP_ERR_UNKNOWN) {
-            g_autofree char *text = server_text(&r);
-            wd_error_setg(errp, "Export '%s' not found on the server%s",
-                          name, text);
-            break;
-        }
-        reply_error(hs, &r, errp);
-        break;
-    }
-    opt_reply_clear(&r);
-    return ret;
-}
-
-/* The pre-GO way in: no reply header; the server hangs up on a bad name. */
-static bool export_name(Hs *hs, NbdNegotiated *out, GError **errp)
-{
-    const char *name = hs->p->export_name;
-    NbdExportNameReply rep;
-    uint8_t zeroes[NBD_EXPORT_NAME_ZEROES];
-    g_autoptr(GError) err = NULL;
-
-    if (!send_option(hs, NBD_OPT_EXPORT_NAME, name, strlen(name), errp)) {
-        return false;
-    }
-    if (!hs_read(hs, &rep, sizeof(rep), &err) ||
-        (!hs->no_zeroes && !hs_read(hs, zeroes, sizeof(zeroes), &err))) {
-        if (hs->eof) {
-            wd_error_setg(errp, "Export '%s' not found on the server (it "
-                          "closed the connection after NBD_OPT_EXPORT_NAME)",
-                          name);
-        } else {
-            g_propagate_error(errp, g_steal_pointer(&err));
-        }
-        return false;
-    }
-    out->size = be64toh(rep.exportsize);
-    out->flags = be16toh(rep.eflags);
-    return true;
-}
-
-static bool open_export(Hs *hs, NbdNegotiated *out, GError **errp)
-{
-    OptReply r = { 0 };
-    GError *fatal = NULL;
-    int rc;
-
-    out->min_block = NBD_DEFAULT_MIN_BLOCK;
-    out->pref_block = NBD_DEFAULT_PREF_BLOCK;
-    out->max_block = NBD_MAX_PAYLOAD;
-    if (hs->fixed && hs->p->structured) {
-        rc = simple_option(hs, NBD_OPT_STRUCTURED_REPLY, &r, errp);
-        if (rc < 0) {
-            return false;
-        }
-        if (rc == 0 && reply_is_fatal(r.type)) {
-            reply_error(hs, &r, errp);
-            opt_reply_clear(&r);
-            return false;
-        }
-        out->structured = rc == 1;
-        opt_reply_clear(&r);
-    }
-    if (out->structured && hs->p->meta) {
-        set_meta(hs, out, &fatal);
-        if (fatal) {
-            g_propagate_error(errp, fatal);
-            return false;
-        }
-    }
-    rc = hs->fixed ? info_or_go(hs, NBD_OPT_GO, hs->p->export_name, out,
-                                errp) : 0;
-    if (rc < 0 || (rc == 0 && !export_name(hs, out, errp))) {
-        return false;
-    }
-    if (!(out->flags & NBD_FLAG_HAS_FLAGS)) {
-        out->flags = 0;
-    }
-    if (!out->structured) {
-        out->flags &= ~NBD_FLAG_SEND_DF;
-    }
-    if (out->size > INT64_MAX) {
-        wd_error_setg(errp, "The NBD server reported an export size of %"
-                      PRIu64 " bytes, which is too large", out->size);
-        return false;
-    }
-    return true;
-}
-
-WdChannel *nbd_client_handshake(const NbdOpenParams *p, gint64 deadline,
-                                double timeout_s, const NbdCancel *cancel,
-                                NbdNegotiated *out, bool *reached,
-                                GError **errp)
-{
-    Hs hs;
-    WdChannel *ch = NULL;
-    bool ok;
-
-    memset(out, 0, sizeof(*out));
-    hs_init(&hs, p, deadline, timeout_s, cancel);
-    ok = hs_begin(&hs, out, errp);
-    if (reached) {
-        *reached = hs.sock != NULL;
-    }
-    if (ok && open_export(&hs, out, errp)) {
-        ch = wd_channel_ref(hs.ch);
-    } else {
-        nbd_negotiated_clear(out);
-    }
-    hs_cleanup(&hs);
-    return ch;
-}
-
-/* ---- listing ------------------------------------------------------------- */
-
-void wd_nbd_export_entry_free(WdNbdExportEntry *e)
-{
-    if (e) {
-        g_free(e->name);
-        g_free(e->description);
-        g_strfreev(e->contexts);
-        g_free(e);
-    }
-}
-
-static bool list_names(Hs *hs, GPtrArray *list, GError **errp)
-{
-    OptReply r = { 0 };
-    bool ok = false;
-
-    if (!send_option(hs, NBD_OPT_LIST, NULL, 0, errp)) {
-        return false;
-    }
-    for (;;) {
-        uint32_t nlen;
-        WdNbdExportEntry *e;
-
-        if (!read_reply(hs, &r, errp)) {
-            break;
-        }
-        if (r.type == NBD_REP_ACK) {
-            ok = true;
-            break;
-        }
-        if (r.type == NBD_REP_ERR_POLICY) {
-            g_autofree char *text = server_text(&r);
-            wd_error_setg(errp, "The NBD server does not allow listing its "
-                          "exports%s", text);
-            break;
-        }
-        if (r.type != NBD_REP_SERVER) {
-            reply_error(hs, &r, errp);
-            break;
-        }
-        memcpy(&nlen, r.data, MIN(r.len, 4));
-        nlen = be32toh(nlen);
-        if (r.len < 4 || nlen > r.len - 4 || nlen > NBD_MAX_STRING) {
-            wd_error_setg(errp, "The NBD server sent a malformed "
-                          "NBD_REP_SERVER reply to NBD_OPT_LIST");
-            break;
-        }
-        if (list->len >= WD_NBD_CLIENT_MAX_EXPORTS) {
-            wd_error_setg(errp, "The NBD server lists more than %d exports",
-                          WD_NBD_CLIENT_MAX_EXPORTS);
-            break;
-        }
-        e = g_new0(WdNbdExportEntry, 1);
-        e->name = nbd_client_sanitize(r.data + 4, nlen);
-        if (r.len - 4 - nlen > 0) {
-            e->description = nbd_client_sanitize(r.data + 4 + nlen,
-                                                 r.len - 4 - nlen);
-        }
-        g_ptr_array_add(list, e);
-    }
-    opt_reply_clear(&r);
-    return ok;
-}
-
-/* NBD_OPT_LIST_META_CONTEXT with no query: every context of @name. */
-static char **list_contexts(Hs *hs, const char *name, GError **errp)
-{
-    g_autoptr(GByteArray) b = g_byte_array_new();
-    g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func(g_free);
-    uint32_t zero = 0;
-    OptReply r = { 0 };
-    bool ok = false;
-
-    put_name(b, name);
-    g_byte_array_append(b, (const guint8 *)&zero, sizeof(zero));
-    if (!send_option(hs, NBD_OPT_LIST_META_CONTEXT, b->data, b->len, errp)) {
-        return NULL;
-    }
-    for (int i = 0; i <= WD_NBD_CLIENT_MAX_INFO_REPLIES; i++) {
-        if (!read_reply(hs, &r, errp)) {
-            break;
-        }
-        if (r.type == NBD_REP_ACK || NBD_REP_IS_ERR(r.type)) {
-            ok = true;
-            break;
-        }
-        if (r.type != NBD_REP_META_CONTEXT || r.len < 4) {
-            wd_error_setg(errp, "The NBD server sent a bad reply to "
-                          "NBD_OPT_LIST_META_CONTEXT");
-            break;
-        }
-        g_ptr_array_add(names, nbd_client_sanitize(r.data + 4, r.len - 4));
-    }
-    opt_reply_clear(&r);
-    if (!ok) {
-        if (errp && !*errp) {
-            wd_error_setg(errp, "The NBD server sent too many replies to "
-                          "NBD_OPT_LIST_META_CONTEXT");
-        }
-        return NULL;
-    }
-    g_ptr_array_add(names, NULL);
-    return (char **)g_ptr_array_steal(names, NULL);
-}
-
-GPtrArray *nbd_client_handshake_list(const NbdOpenParams *p, gint64 deadline,
-                                     double timeout_s, GError **errp)
-{
-    g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func(
-        (GDestroyNotify)wd_nbd_export_entry_free);
-    NbdNegotiated neg = { 0 };
-    OptReply r = { 0 };
-    Hs hs;
-    bool ok = false;
-    /* Servers cap options per connection (nbdkit: 32); stay below. */
-    int budget = NBD_MAX_NR_OPTIONS - 4;
-
-    hs_init(&hs, p, deadline, timeout_s, NULL);
-    if (!hs_begin(&hs, &neg, errp)) {
-        goto out;
-    }
-    if (!hs.fixed) {
-        wd_error_setg(errp, "The NBD server at '%s' cannot list exports "
-                      "(it does not use fixed newstyle negotiation)",
-                      hs.where);
-        goto out;
-    }
-    int rc = simple_option(&hs, NBD_OPT_STRUCTURED_REPLY, &r, errp);
-    if (rc < 0 || (rc == 0 && reply_is_fatal(r.type))) {
-        if (rc == 0) {
-            reply_error(&hs, &r, errp);
-        }
-        goto out;
-    }
-    bool structured = rc == 1;
-    if (!list_names(&hs, list, errp)) {
-        goto out;
-    }
-    for (guint i = 0; i < list->len && budget >= 2; i++, budget -= 2) {
-        WdNbdExportEntry *e = g_ptr_array_index(list, i);
-        NbdNegotiated info = { 0 };
-        g_autoptr(GError) err = NULL;
-
-        rc = info_or_go(&hs, NBD_OPT_INFO, e->name, &info, &err);
-        if (rc < 0 && hs.eof) {
-            nbd_negotiated_clear(&info);
-            break;          /* the server stopped answering: show names */
-        }
-        if (rc == 1) {
-            e->has_info = true;
-            e->size = info.size;
-            e->flags = info.flags;
-            e->min_block = info.min_block ? info.min_block :
-                           NBD_DEFAULT_MIN_BLOCK;
-            e->pref_block = info.pref_block ? info.pref_block :
-                            NBD_DEFAULT_PREF_BLOCK;
-            e->max_block = info.max_block ? info.max_block : NBD_MAX_PAYLOAD;
-            if (!e->description && info.description) {
-                e->description = g_steal_pointer(&info.description);
-            }
-        }
-        nbd_negotiated_clear(&info);
-        if (structured) {
-            g_clear_error(&err);
-            e->contexts = list_contexts(&hs, e->name, &err);
-            if (hs.eof) {
-                break;
-            }
-        }
-    }
-    /* Soft disconnect; a server that just closes is fine too. */
-    if (!hs.eof && send_option(&hs, NBD_OPT_ABORT, NULL, 0, NULL)) {
-        read_reply(&hs, &r, NULL);
-    }
-    ok = true;
-out:
-    opt_reply_clear(&r);
-    nbd_negotiated_clear(&neg);
-    hs_cleanup(&hs);
-    return ok ? g_steal_pointer(&list) : NULL;
 }

@@ -67,6 +67,60 @@ GPtrArray *nbd_client_handshake_list(const NbdOpenParams *p, gint64 deadline,
  * characters, at most NBD_MAX_STRING bytes. Newly allocated. */
 char *nbd_client_sanitize(const char *buf, size_t len);
 
+/* ---- Negotiation internals (nbd-client-handshake.c) ---------------------- */
+
+/* The message a plain client gets from a server that insists on TLS. */
+#define MSG_TLS_REQUIRED \
+    "Server requires TLS: give tls-creds (or use an nbds:// URI)"
+#define MSG_NO_TLS "Server does not support TLS"
+
+/* One negotiation in progress. */
+typedef struct {
+    const NbdOpenParams *p;
+    WdChannel *sock;            /* the socket channel */
+    WdChannel *ch;              /* what we talk over: sock, or TLS on it */
+    int fd;
+    gint64 deadline;            /* monotonic; 0 = none */
+    double timeout_s;
+    const NbdCancel *cancel;
+    char *where;                /* "127.0.0.1:10809", for messages */
+    uint32_t opt;               /* option in progress, for messages */
+    bool fixed;                 /* fixed newstyle */
+    bool no_zeroes;
+    bool tls;
+    bool eof;                   /* the server closed the connection */
+} NbdHs;
+
+/* An option reply; data is NUL-terminated. */
+typedef struct {
+    uint32_t type;
+    uint32_t len;
+    char *data;
+} NbdOptReply;
+
+void nbd_hs_init(NbdHs *hs, const NbdOpenParams *p, gint64 deadline,
+                 double timeout_s, const NbdCancel *cancel);
+void nbd_hs_cleanup(NbdHs *hs);
+/* Connect, read the greeting, and STARTTLS when configured. */
+bool nbd_hs_begin(NbdHs *hs, NbdNegotiated *out, GError **errp);
+bool nbd_hs_read(NbdHs *hs, void *buf, size_t len, GError **errp);
+bool nbd_hs_write(NbdHs *hs, const void *buf, size_t len, GError **errp);
+bool nbd_hs_send_option(NbdHs *hs, uint32_t opt, const void *data,
+                        uint32_t len, GError **errp);
+/* Reads one reply to hs->opt (bounded by WD_NBD_CLIENT_MAX_OPTION_REPLY). */
+bool nbd_hs_read_reply(NbdHs *hs, NbdOptReply *r, GError **errp);
+void nbd_opt_reply_clear(NbdOptReply *r);
+/* " (server reported: TEXT)" for an error reply with text, else "". */
+char *nbd_hs_server_text(const NbdOptReply *r);
+/* The error for an error reply that has no more specific meaning. */
+void nbd_hs_reply_error(NbdHs *hs, const NbdOptReply *r, GError **errp);
+/* Errors after which nothing else can work. */
+bool nbd_hs_reply_is_fatal(uint32_t type);
+/* An option without payload answered by ACK or an error: 1 = ACK, 0 =
+ * error reply in *@r, -1 = failure (*@r may hold data to clear). */
+int nbd_hs_simple_option(NbdHs *hs, uint32_t opt, NbdOptReply *r,
+                         GError **errp);
+
 /* ---- Requests and connections (nbd-client.c) ---------------------------- */
 
 typedef struct NbdReq NbdReq;
@@ -92,6 +146,7 @@ struct NbdReq {
     bool sent;                  /* completely written on this connection */
     uint64_t data_seen;         /* READ: payload bytes received */
     bool got_status;            /* BLOCK_STATUS: the chunk arrived */
+    bool retry;                 /* ESHUTDOWN: send again after reconnect */
 };
 
 typedef enum {
@@ -147,6 +202,7 @@ struct NbdConn {
     gint64 reconnect_deadline;  /* RECONNECTING: requests fail after it */
     gint64 next_attempt;        /* RECONNECTING: no attempt before it */
     char *last_error;           /* of the last reconnect attempt */
+    bool server_shutdown;       /* a reply said ESHUTDOWN: reconnect */
 };
 
 struct WdNbdClient {
@@ -160,6 +216,12 @@ struct WdNbdClient {
     unsigned nconns;
     guint next_conn;            /* atomic round-robin counter */
 };
+
+/* Queues @req on @cn for its I/O thread (any thread); fails it at once
+ * when the connection is dead or closing. */
+void nbd_conn_submit(NbdConn *cn, NbdReq *req);
+/* The next connection, round-robin. */
+NbdConn *nbd_client_pick_conn(WdNbdClient *c);
 
 /* ---- Reply parsing (nbd-client-reply.c) --------------------------------- */
 

@@ -110,6 +110,11 @@ static void chunk_end(NbdConn *cn)
 {
     NbdReq *req = cn->rd_req;
 
+    if ((cn->rd_flags & NBD_REPLY_FLAG_DONE) && req->retry) {
+        /* Stays in flight: sent again once we have reconnected. */
+        nbd_conn_reset_reader(cn);
+        return;
+    }
     if (cn->rd_flags & NBD_REPLY_FLAG_DONE) {
         if (!req->err && req->type == NBD_CMD_READ &&
             req->data_seen != req->len) {
@@ -127,11 +132,24 @@ static void chunk_end(NbdConn *cn)
     nbd_conn_reset_reader(cn);
 }
 
-/* A server error: fail the request with its errno and message. */
-static void server_error(NbdReq *req, uint32_t err, const char *msg,
-                         size_t msglen)
+/*
+ * A server error: fail the request with its errno and message. A server
+ * that is shutting down (NBD_ESHUTDOWN) wants us to disconnect; with
+ * reconnect-delay the request is sent again to the server that comes
+ * back instead of failing.
+ */
+static void server_error(NbdConn *cn, NbdReq *req, uint32_t err,
+                         const char *msg, size_t msglen)
 {
     int e = nbd_wire_to_errno(err);
+
+    if (err == NBD_ESHUTDOWN) {
+        cn->server_shutdown = true;
+        if (cn->client->reconnect_delay > 0) {
+            req->retry = true;
+            return;
+        }
+    }
     g_autofree char *text = msglen ? nbd_client_sanitize(msg, msglen) : NULL;
 
     nbd_req_fail(req, e, "The NBD server failed %s at offset %" PRIu64
@@ -154,7 +172,7 @@ static bool got_simple(NbdConn *cn, bool *protocol, GError **errp)
     cn->rd_flags = NBD_REPLY_FLAG_DONE;
     cn->rd_type = NBD_REPLY_TYPE_NONE;
     if (be32toh(r.error) != 0) {
-        server_error(req, be32toh(r.error), NULL, 0);
+        server_error(cn, req, be32toh(r.error), NULL, 0);
         chunk_end(cn);
         return true;
     }
@@ -361,7 +379,7 @@ static void got_error_chunk(NbdConn *cn)
         room -= 8;
     }
     /* A bad message length or error 0 still fails the request. */
-    server_error(req, err ? err : NBD_EIO,
+    server_error(cn, req, err ? err : NBD_EIO,
                  (const char *)cn->scratch + sizeof(ce), MIN(msglen, room));
 }
 

@@ -319,8 +319,9 @@ static void tx_dispatch(NbdConn *c, NbdReq *req)
     g_thread_pool_push(c->server->pool, req, NULL);
 }
 
-/* Parses one request header from the input buffer. */
-static void tx_request(NbdConn *c)
+/* Parses one request header from the input buffer.  Returns the bytes
+ * of reply it produced inline. */
+static size_t tx_request(NbdConn *c)
 {
     NbdRequest r;
     uint16_t type, flags;
@@ -333,7 +334,7 @@ static void tx_request(NbdConn *c)
     if (be32toh(r.magic) != NBD_REQUEST_MAGIC) {
         /* Framing is lost: nothing sensible can be replied. */
         nbd_conn_close(c, "invalid request magic 0x%08x", be32toh(r.magic));
-        return;
+        return 0;
     }
     type = be16toh(r.type);
     flags = be16toh(r.flags);
@@ -342,7 +343,7 @@ static void tx_request(NbdConn *c)
     if (type == NBD_CMD_DISC) {
         /* In-flight requests still complete and get their replies. */
         nbd_conn_close(c, "client sent NBD_CMD_DISC");
-        return;
+        return 0;
     }
     err = tx_validate(c, type, flags, off, len);
     if (type == NBD_CMD_WRITE) {
@@ -351,7 +352,7 @@ static void tx_request(NbdConn *c)
              * the server hang up on over-long writes instead. */
             nbd_conn_close(c, "NBD_CMD_WRITE of %u bytes exceeds %d", len,
                            NBD_MAX_PAYLOAD);
-            return;
+            return 0;
         }
         req = req_new(c, &r, len);
         req->error = err;
@@ -359,17 +360,18 @@ static void tx_request(NbdConn *c)
             req->buf = nbd_conn_buf_get(c, len);
         }
         c->cur = req;           /* its payload follows */
-        return;
+        return 0;
     }
     if (err) {
         batch_error(c, type, r.cookie, err);
-        return;
+        return 0;
     }
     if (type == NBD_CMD_READ && tx_inline_read(c, r.cookie, off, len)) {
-        return;
+        return len;
     }
     req = req_new(c, &r, type == NBD_CMD_READ ? len : 0);
     tx_dispatch(c, req);
+    return 0;
 }
 
 /* Reads the current WRITE's payload.  Returns false to stop reading. */
@@ -423,12 +425,15 @@ void nbd_tx_start(NbdConn *c)
     nbd_tx_readable(c);
 }
 
-/* Requests handled per wake-up before other connections get a turn. */
+/* Requests handled, and inline reply bytes produced, per wake-up before
+ * the other connections of the I/O thread get a turn. */
 #define TX_BUDGET 1024
+#define TX_BUDGET_BYTES (4 * 1024 * 1024)
 
 void nbd_tx_readable(NbdConn *c)
 {
     unsigned budget = TX_BUDGET;
+    size_t produced = 0;
 
     while (c->state == NBD_CONN_TRANSMISSION) {
         ssize_t n;
@@ -450,13 +455,13 @@ void nbd_tx_readable(NbdConn *c)
             }
             continue;
         }
-        if (budget-- == 0) {
+        if (budget-- == 0 || produced > TX_BUDGET_BYTES) {
             /* Buffered or TLS-pending input would not wake poll(). */
             nbd_conn_schedule_kick(c);
             break;
         }
         if (nbd_conn_avail(c) >= sizeof(NbdRequest)) {
-            tx_request(c);
+            produced += tx_request(c);
             continue;
         }
         n = nbd_conn_fill(c);

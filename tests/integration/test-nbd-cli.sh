@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
+# warden nbd with qemu-nbd's command line, driven by real clients:
+# unix/TCP, -x/-D/-r/-t/-e, --fork/--pid-file, TLS with --object and
+# --tls-creds/--tls-authz, PSK, systemd socket activation, bad input.
+. "$(dirname "$0")/functions.sh"
+requires qemu-img qemu-io nbdinfo certtool psktool
+
+cd "$tmp"
+truncate -s 8M disk.img
+printf 'WARDEN-NBD' | dd of=disk.img conv=notrunc status=none
+"$WARDEN" certs create pki >/dev/null || fail "certs"
+NBD="$WARDEN nbd"
+
+# Without -t the server exits once the last client has gone.
+$NBD -f raw -k "$tmp/a.sock" -x disk -D "a test disk" disk.img &
+pid=$!
+cleanup_fn "kill $pid 2>/dev/null"
+wait_for_path "$tmp/a.sock"
+out=$(nbdinfo --json "nbd+unix:///disk?socket=$tmp/a.sock") || fail "nbdinfo"
+case "$out" in *'"description": "a test disk"'*) ;; *) fail "description: $out" ;; esac
+case "$out" in *'"can_multi_conn": false'*) ;; *) fail "multi-conn with -e 1: $out" ;; esac
+for i in $(seq 100); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+kill -0 $pid 2>/dev/null && fail "server still running after the last client"
+wait $pid || fail "exit status"
+ok "-k -x -D; exits after the last client without -t"
+
+# -t -e 4 -r: persistent, multi-conn, read-only.
+$NBD -t -e 4 -r -k "$tmp/b.sock" disk.img &
+pid=$!
+cleanup_fn "kill $pid 2>/dev/null"
+wait_for_path "$tmp/b.sock"
+qemu-io -r -f raw -c 'read -P 0 4096 4096' "nbd+unix:///?socket=$tmp/b.sock" >/dev/null || fail "read"
+qemu-io -r -f raw -c 'read -P 0 4096 4096' "nbd+unix:///?socket=$tmp/b.sock" >/dev/null || fail "second client"
+out=$(nbdinfo --json "nbd+unix:///?socket=$tmp/b.sock")
+case "$out" in *'"can_multi_conn": true'*) ;; *) fail "multi-conn: $out" ;; esac
+case "$out" in *'"is_read_only": true'*) ;; *) fail "read-only: $out" ;; esac
+out=$(qemu-io -f raw -c 'write 0 512' "nbd+unix:///?socket=$tmp/b.sock" 2>&1) && fail "write to -r succeeded"
+kill $pid; wait $pid
+ok "-t -e 4 -r: persistent, multi-conn advertised, read-only"
+
+# TCP on 127.0.0.1 with x509 TLS, --fork and --pid-file.
+port=$(free_port)
+$NBD --fork --pid-file "$tmp/n.pid" -t -b 127.0.0.1 -p "$port" -x disk \
+    --object tls-creds-x509,id=tls0,endpoint=server,dir=pki --tls-creds tls0 disk.img \
+    || fail "--fork"
+cleanup_fn "kill \$(cat $tmp/n.pid) 2>/dev/null"
+qemu-io -r --object tls-creds-x509,id=t,endpoint=client,dir=pki --image-opts \
+    "driver=nbd,server.type=inet,server.host=127.0.0.1,server.port=$port,export=disk,tls-creds=t" \
+    -c 'read -P 0 8192 512' >/dev/null || fail "qemu-io over TLS"
+nbdinfo "nbds://127.0.0.1:$port/disk?tls-certificates=$tmp/pki" | grep -q "with TLS" || fail "nbdinfo TLS"
+out=$(qemu-img info --image-opts "driver=nbd,server.type=inet,server.host=127.0.0.1,server.port=$port,export=disk" 2>&1)
+case "$out" in *"server reported: Option 0x7 not permitted before TLS"*) ;; *) fail "plain client: $out" ;; esac
+kill "$(cat n.pid)"
+for i in $(seq 100); do [ -e n.pid ] || break; sleep 0.05; done
+[ ! -e n.pid ] || fail "pid file not removed"
+ok "x509 TLS over TCP with --fork/--pid-file; a plain client is told TLS is required"
+
+# --tls-authz: only the listed client DN gets in.
+$NBD -t -k "$tmp/z.sock" --object tls-creds-x509,id=tls0,endpoint=server,dir=pki \
+    --object authz-simple,id=auth0,identity=CN=nobody --tls-creds tls0 --tls-authz auth0 \
+    disk.img 2>"$tmp/z.log" &
+pid=$!
+cleanup_fn "kill $pid 2>/dev/null"
+wait_for_path "$tmp/z.sock"
+nbdinfo "nbds+unix:///?socket=$tmp/z.sock&tls-certificates=$tmp/pki" >/dev/null 2>&1 \
+    && fail "authz let an unlisted client in"
+for i in $(seq 50); do grep -q "rejected by tls-authz" "$tmp/z.log" && break; sleep 0.1; done
+grep -q "rejected by tls-authz 'auth0'" "$tmp/z.log" || fail "no log of the rejection: $(cat "$tmp/z.log")"
+kill $pid; wait $pid
+ok "--tls-authz rejects and logs an unlisted client"
+
+# PSK
+mkdir psk
+psktool -u alice -p psk/keys.psk >/dev/null 2>&1 || fail "psktool"
+$NBD -t -k "$tmp/p.sock" --object tls-creds-psk,id=psk0,endpoint=server,dir=psk \
+    --tls-creds psk0 disk.img &
+pid=$!
+cleanup_fn "kill $pid 2>/dev/null"
+wait_for_path "$tmp/p.sock"
+nbdinfo "nbds+unix://alice@/?socket=$tmp/p.sock&tls-psk-file=$tmp/psk/keys.psk" \
+    | grep -q "with TLS" || fail "PSK client"
+kill $pid; wait $pid
+ok "PSK"
+
+# systemd socket activation
+$PY "$TESTS_DIR/socket-activate.py" "$tmp/s.sock" $NBD -t disk.img &
+pid=$!
+cleanup_fn "kill $pid 2>/dev/null"
+wait_for_path "$tmp/s.sock"
+qemu-io -r -f raw -c 'read -P 0 8192 512' "nbd+unix:///?socket=$tmp/s.sock" >/dev/null \
+    || fail "socket activation"
+kill $pid; wait $pid
+ok "systemd socket activation (LISTEN_FDS)"
+
+expect_fail "format 'qcow2' is not supported" $NBD -f qcow2 -k "$tmp/x.sock" disk.img
+expect_fail "Could not open '$tmp/nope.img'" $NBD -k "$tmp/x.sock" "$tmp/nope.img"
+expect_fail "--tls-creds: no object with id 'nope'" $NBD --tls-creds nope -k "$tmp/x.sock" disk.img
+expect_fail "are for a client" $NBD --object tls-creds-x509,id=c,endpoint=client,dir=pki \
+    --tls-creds c -k "$tmp/x.sock" disk.img
+ok "bad input exits 1 with the reason"
