@@ -83,20 +83,72 @@ int wd_cmd_handle_help(GPtrArray *args)
     return -1;
 }
 
+/*
+ * "object 'ID' (TYPE)" from an --object argument that did not parse, by
+ * a plain scan for the type and id= elements (nothing else is echoed:
+ * the argument may hold secret data).
+ */
+static char *describe_unparsed(const char *arg)
+{
+    g_autofree char *type = NULL, *id = NULL;
+    GString *cur = g_string_new(NULL);
+    bool first = true;
+
+    for (const char *p = arg;; p++) {
+        if (*p == ',' && p[1] == ',') {
+            g_string_append_c(cur, ',');
+            p++;
+            continue;
+        }
+        if (*p && *p != ',') {
+            g_string_append_c(cur, *p);
+            continue;
+        }
+        if (first && !strchr(cur->str, '=') && !type) {
+            type = g_strdup(cur->str);
+        } else if (g_str_has_prefix(cur->str, "id=") && !id) {
+            id = g_strdup(cur->str + 3);
+        }
+        first = false;
+        g_string_truncate(cur, 0);
+        if (!*p) {
+            break;
+        }
+    }
+    g_string_free(cur, TRUE);
+    bool known = type && wd_object_type_info(type);
+    if (id && wd_object_id_wellformed(id)) {
+        return g_strdup_printf("object '%s'%s%s%s", id, known ? " (" : "",
+                               known ? type : "", known ? ")" : "");
+    }
+    return g_strdup_printf("--object%s%s%s", known ? " (" : "",
+                           known ? type : "", known ? ")" : "");
+}
+
 bool wd_cmd_object_add(const char *arg, GError **errp)
 {
     g_autoptr(json_t) tree = wd_keyval_or_json_parse(arg, "qom-type", NULL,
                                                      errp);
     if (!tree) {
-        g_prefix_error(errp, "--object: ");
+        g_autofree char *what = arg[0] == '{' ? g_strdup("--object")
+                                              : describe_unparsed(arg);
+        g_prefix_error(errp, "%s: ", what);
         return false;
     }
     json_t *id = json_object_get(tree, "id");
+    json_t *type = json_object_get(tree, "qom-type");
     if (!wd_object_add_tree(tree, arg[0] != '{', errp)) {
+        /* Name the object and its type, never the argument text (it may
+         * hold secret data). */
+        g_autofree char *what = json_is_string(type) &&
+            wd_object_type_info(json_string_value(type))
+            ? g_strdup_printf(" (%s)", json_string_value(type))
+            : g_strdup("");
         if (json_is_string(id)) {
-            g_prefix_error(errp, "object '%s': ", json_string_value(id));
+            g_prefix_error(errp, "object '%s'%s: ", json_string_value(id),
+                           what);
         } else {
-            g_prefix_error(errp, "--object: ");
+            g_prefix_error(errp, "--object%s: ", what);
         }
         return false;
     }

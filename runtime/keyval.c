@@ -210,7 +210,11 @@ static const char *scan_value(const char *s, GString *val)
     }
 }
 
-/* Store @val as member @leaf of @cur; the last of repeated keys wins. */
+/*
+ * Store @val as member @leaf of @cur. A repeated key is an error: QEMU
+ * silently keeps the last value, which hides typos such as a second
+ * data= that was meant to be file= (a deliberate difference).
+ */
 static bool put_leaf(json_t *cur, const char *leaf, const GString *val,
                      const char *key, size_t key_len, GError **errp)
 {
@@ -218,6 +222,12 @@ static bool put_leaf(json_t *cur, const char *leaf, const GString *val,
 
     if (old && !json_is_string(old)) {
         error_inconsistent(errp, key, key_len);
+        return false;
+    }
+    if (old) {
+        g_autofree char *k = printable(key, key_len);
+
+        wd_error_setg(errp, "Parameter '%s' is given more than once", k);
         return false;
     }
     /*
