@@ -5,6 +5,7 @@
 #include "runtime/keyval.h"
 #include "runtime/object.h"
 #include "runtime/qapi-util.h"
+#include "runtime/block/block-nbd.h"
 #include "runtime/crypto/tlscreds.h"
 
 #include <string.h>
@@ -95,9 +96,34 @@ WdSocketAddress *wd_socket_address_from_legacy(const SocketAddressLegacy *a,
 static WdBlockNode *open_nbd(const char *name, const BlockdevOptionsNbd *o,
                              bool ro, char **filename, GError **errp)
 {
-    /* TEMPORARY until the NBD client lands in this tree. */
-    wd_error_setg(errp, "the nbd block driver is not built yet");
-    return NULL;
+    g_autoptr(WdSocketAddress) addr = wd_socket_address_from_qapi(o->server,
+                                                                  errp);
+    g_autoptr(WdTlsCreds) creds = NULL;
+
+    if (!addr) {
+        return NULL;
+    }
+    if (o->tls_creds) {
+        creds = wd_tls_creds_lookup(NULL, "tls-creds", o->tls_creds, false,
+                                    errp);
+        if (!creds) {
+            return NULL;
+        }
+    }
+    WdNbdClientConfig cfg = {
+        .addr = addr,
+        .export_name = o->export ? o->export : "",
+        .tls = creds,
+        .tls_hostname = o->tls_hostname,
+        .reconnect_delay = o->reconnect_delay,
+        .open_timeout = o->open_timeout,
+        .nconns = 4,
+        .read_only = ro,
+    };
+    g_autofree char *where = wd_socket_address_to_string(addr);
+    *filename = g_strdup_printf("nbd%s://%s/%s", creds ? "s" : "", where,
+                                cfg.export_name);
+    return wd_block_nbd_open(name, &cfg, errp);
 }
 
 WdBlockNode *wd_blockdev_add(const BlockdevOptions *opts, GError **errp)

@@ -490,8 +490,11 @@ static bool convert(ConvertOpts *o, const char *src_spec,
                     const char *dst_spec, GError **errp)
 {
     uint64_t request = IMG_REQUEST_SIZE;
-    unsigned conns = o->conns > 0 ? o->conns : 4;
-    unsigned requests = o->requests > 0 ? o->requests : 16;
+    /* Client and server usually share the CPUs (a local copy) or the
+     * client has cores to spare: half the CPUs, 1..4 (nbdcopy uses 4). */
+    unsigned conns = o->conns > 0 ? (unsigned)o->conns :
+                     CLAMP(g_get_num_processors() / 2, 1, 4);
+    unsigned requests = o->requests > 0 ? (unsigned)o->requests : 16;
     Progress p = { .fd = o->progress_fd, .last = -1 };
     ImgOpenArgs sa = {
         .spec = src_spec, .image_opts = o->image_opts, .nconns = conns,
@@ -570,12 +573,13 @@ int img_cmd_convert(int argc, char **argv)
         { "progress-fd", 0, 0, G_OPTION_ARG_INT, &o.progress_fd,
           "write progress lines N/100 to FD (also --progress=FD)", "FD" },
         { "connections", 'C', 0, G_OPTION_ARG_INT, &o.conns,
-          "NBD connections (when the server allows multi-conn) and copy "
-          "threads (default 4)", "N" },
+          "copy threads, each with its own NBD connection when the "
+          "server allows multi-conn (default: half the CPUs, 1 to 4)",
+          "N" },
         { "requests", 'R', 0, G_OPTION_ARG_INT, &o.requests,
           "requests in flight per connection (default 16)", "N" },
         { "request-size", 0, 0, G_OPTION_ARG_STRING, &o.request_size,
-          "bytes per request (default 512k)", "SIZE" },
+          "bytes per request (default 256k)", "SIZE" },
         { "no-create", 'n', 0, G_OPTION_ARG_NONE, &o.no_create,
           "the target exists: do not create or truncate it", NULL },
         { "target-is-zero", 0, 0, G_OPTION_ARG_NONE, &o.target_is_zero,

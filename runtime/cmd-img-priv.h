@@ -16,7 +16,7 @@
 #include "runtime/nbd/client.h"
 
 /* Default and largest copy/compare request size. */
-#define IMG_REQUEST_SIZE (512 * 1024)
+#define IMG_REQUEST_SIZE (256 * 1024)
 #define IMG_MAX_REQUEST_SIZE (32 * 1024 * 1024)
 /* Most extents collected from a local file per query. */
 #define IMG_MAX_FILE_EXTENTS 1024

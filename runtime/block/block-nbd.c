@@ -25,6 +25,7 @@ typedef struct NbdNodeState {
     GMutex lock;                /* guards the cache */
     uint64_t cache_start;
     GArray *cache;              /* WdNbdExtent from cache_start */
+    gint cache_gen;             /* gen when the cache was filled */
     gint gen;                   /* bumped by every change (atomic) */
 } NbdNodeState;
 
@@ -180,6 +181,9 @@ static bool from_cache(NbdNodeState *s, uint64_t offset, uint64_t len,
     bool hit = false;
 
     g_mutex_lock(&s->lock);
+    if (s->cache && s->cache_gen != g_atomic_int_get(&s->gen)) {
+        g_clear_pointer(&s->cache, g_array_unref);  /* written since */
+    }
     pos = s->cache_start;
     for (guint i = 0; s->cache && i < s->cache->len && pos <= offset; i++) {
         WdNbdExtent *e = &g_array_index(s->cache, WdNbdExtent, i);
@@ -224,6 +228,7 @@ static int nbd_block_status(WdBlockNode *bs, uint64_t offset, uint64_t len,
         g_clear_pointer(&s->cache, g_array_unref);
         s->cache = g_array_ref(ext);
         s->cache_start = offset;
+        s->cache_gen = gen;
     }
     g_mutex_unlock(&s->lock);
     WdNbdExtent *e = &g_array_index(ext, WdNbdExtent, 0);

@@ -76,6 +76,9 @@ typedef struct {
     /* Connections wanted (0 = 1, at most WD_NBD_CLIENT_MAX_CONNS); more
      * than one is used only if the server advertises CAN_MULTI_CONN. */
     unsigned nconns;
+    /* Refuse writes (-EPERM) even when the export allows them (for a
+     * read-only block node over a writable export). */
+    bool read_only;
 } WdNbdClientConfig;
 
 /* One block status extent. */
@@ -123,6 +126,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(WdNbdClient, wd_nbd_client_close)
 uint64_t wd_nbd_client_get_size(WdNbdClient *c);
 /* Transmission flags (NBD_FLAG_*). */
 uint16_t wd_nbd_client_get_flags(WdNbdClient *c);
+/* The export is read-only, or the client was opened read-only. */
 bool wd_nbd_client_is_read_only(WdNbdClient *c);
 /* Block sizes (NBD_INFO_BLOCK_SIZE, or the defaults 1/4096/32 MiB). */
 void wd_nbd_client_get_block_sizes(WdNbdClient *c, uint32_t *minimum,

@@ -36,7 +36,7 @@ static void set_meta(NbdHs *hs, NbdNegotiated *out, GError **errp_fatal)
     g_byte_array_append(b, (const guint8 *)&v, sizeof(v));
     g_byte_array_append(b, (const guint8 *)ctx, strlen(ctx));
     if (!nbd_hs_send_option(hs, NBD_OPT_SET_META_CONTEXT, b->data, b->len,
-                     errp_fatal)) {
+                            errp_fatal)) {
         return;
     }
     for (int i = 0; i <= WD_NBD_CLIENT_MAX_INFO_REPLIES; i++) {
@@ -220,7 +220,8 @@ static bool export_name(NbdHs *hs, NbdNegotiated *out, GError **errp)
     uint8_t zeroes[NBD_EXPORT_NAME_ZEROES];
     g_autoptr(GError) err = NULL;
 
-    if (!nbd_hs_send_option(hs, NBD_OPT_EXPORT_NAME, name, strlen(name), errp)) {
+    if (!nbd_hs_send_option(hs, NBD_OPT_EXPORT_NAME, name, strlen(name),
+                            errp)) {
         return false;
     }
     if (!nbd_hs_read(hs, &rep, sizeof(rep), &err) ||
@@ -388,7 +389,8 @@ static char **list_contexts(NbdHs *hs, const char *name, GError **errp)
 
     put_name(b, name);
     g_byte_array_append(b, (const guint8 *)&zero, sizeof(zero));
-    if (!nbd_hs_send_option(hs, NBD_OPT_LIST_META_CONTEXT, b->data, b->len, errp)) {
+    if (!nbd_hs_send_option(hs, NBD_OPT_LIST_META_CONTEXT, b->data, b->len,
+                            errp)) {
         return NULL;
     }
     for (int i = 0; i <= WD_NBD_CLIENT_MAX_INFO_REPLIES; i++) {

@@ -289,13 +289,19 @@ static WdChannel *hs_connect(NbdHs *hs, GError **errp)
         wd_channel_unref(ch);
         return NULL;
     }
+    if (ch) {
+        WdChannel *rbuf = nbd_rbuf_channel_new(ch);
+
+        wd_channel_unref(ch);
+        ch = rbuf;
+    }
     return ch;
 }
 
 /* ---- options ------------------------------------------------------------ */
 
-bool nbd_hs_send_option(NbdHs *hs, uint32_t opt, const void *data, uint32_t len,
-                        GError **errp)
+bool nbd_hs_send_option(NbdHs *hs, uint32_t opt, const void *data,
+                        uint32_t len, GError **errp)
 {
     g_autofree uint8_t *buf = g_malloc(sizeof(NbdOption) + len);
     NbdOption o = {
@@ -417,12 +423,15 @@ bool nbd_hs_reply_is_fatal(uint32_t type)
 
 /* Options with no payload that are answered by one ACK or an error.
  * Returns 1 (ACK), 0 (error reply in *r) or -1. */
-int nbd_hs_simple_option(NbdHs *hs, uint32_t opt, NbdOptReply *r, GError **errp)
+int nbd_hs_simple_option(NbdHs *hs, uint32_t opt, NbdOptReply *r,
+                         GError **errp)
 {
-    if (!nbd_hs_send_option(hs, opt, NULL, 0, errp) || !nbd_hs_read_reply(hs, r, errp)) {
+    if (!nbd_hs_send_option(hs, opt, NULL, 0, errp) ||
+        !nbd_hs_read_reply(hs, r, errp)) {
         return -1;
     }
     if (r->type == NBD_REP_ACK && r->len == 0) {
+        nbd_opt_reply_clear(r);
         return 1;
     }
     if (!NBD_REP_IS_ERR(r->type)) {
@@ -633,7 +642,7 @@ bool nbd_hs_begin(NbdHs *hs, NbdNegotiated *out, GError **errp)
 }
 
 void nbd_hs_init(NbdHs *hs, const NbdOpenParams *p, gint64 deadline,
-                    double timeout_s, const NbdCancel *cancel)
+                 double timeout_s, const NbdCancel *cancel)
 {
     memset(hs, 0, sizeof(*hs));
     hs->p = p;

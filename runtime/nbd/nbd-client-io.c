@@ -31,7 +31,7 @@ uint16_t wd_nbd_client_get_flags(WdNbdClient *c)
 
 bool wd_nbd_client_is_read_only(WdNbdClient *c)
 {
-    return c->info.flags & NBD_FLAG_READ_ONLY;
+    return c->read_only || (c->info.flags & NBD_FLAG_READ_ONLY);
 }
 
 void wd_nbd_client_get_block_sizes(WdNbdClient *c, uint32_t *minimum,
@@ -151,8 +151,9 @@ static void waiter_done(NbdReq *req)
     g_free(msg);
 }
 
-static bool check_request(WdNbdClient *c, uint16_t type, uint64_t offset,
-                          uint64_t len, GError **errp)
+/* 0, or -EINVAL / -EPERM with @errp set. */
+static int check_request(WdNbdClient *c, uint16_t type, uint64_t offset,
+                         uint64_t len, GError **errp)
 {
     bool write = type == NBD_CMD_WRITE || type == NBD_CMD_TRIM ||
                  type == NBD_CMD_WRITE_ZEROES;
@@ -162,20 +163,20 @@ static bool check_request(WdNbdClient *c, uint16_t type, uint64_t offset,
         wd_error_setg(errp, "%s at offset %" PRIu64 " (%" PRIu64 " bytes) "
                       "is beyond the end of the export (%" PRIu64 " bytes)",
                       name_of_nbd_cmd(type), offset, len, c->info.size);
-        return false;
+        return -EINVAL;
     }
-    if (write && (c->info.flags & NBD_FLAG_READ_ONLY)) {
+    if (write && wd_nbd_client_is_read_only(c)) {
         wd_error_setg(errp, "The NBD export is read-only");
-        return false;
+        return -EPERM;
     }
     if (align > 1 && (offset % align || (len % align &&
                                          offset + len != c->info.size))) {
         wd_error_setg(errp, "%s at offset %" PRIu64 " (%" PRIu64 " bytes) "
                       "is not aligned to the export's %" PRIu32 "-byte "
                       "blocks", name_of_nbd_cmd(type), offset, len, align);
-        return false;
+        return -EINVAL;
     }
-    return true;
+    return 0;
 }
 
 /* Sends @type for [offset, offset + len) in pieces of at most @piece
@@ -187,9 +188,9 @@ static int run(WdNbdClient *c, uint16_t type, uint16_t flags,
     Waiter w = { 0 };
     int err = 0;
 
-    if (!check_request(c, type, offset, len, errp)) {
-        return type == NBD_CMD_WRITE && (c->info.flags & NBD_FLAG_READ_ONLY)
-               ? -EPERM : -EINVAL;
+    err = check_request(c, type, offset, len, errp);
+    if (err < 0) {
+        return err;
     }
     if (len == 0) {
         return 0;
@@ -301,8 +302,7 @@ int wd_nbd_client_trim(WdNbdClient *c, uint64_t offset, uint64_t len,
                        uint32_t flags, GError **errp)
 {
     if (!(c->info.flags & NBD_FLAG_SEND_TRIM)) {
-        return check_request(c, NBD_CMD_TRIM, offset, len, errp) ? 0 :
-               -EINVAL;
+        return check_request(c, NBD_CMD_TRIM, offset, len, errp);
     }
     int ret = run(c, NBD_CMD_TRIM, fua_flag(c, flags), offset, len,
                   effect_piece(c), NULL, NULL, errp);
@@ -335,8 +335,7 @@ int wd_nbd_client_cache(WdNbdClient *c, uint64_t offset, uint64_t len,
                         GError **errp)
 {
     if (!(c->info.flags & NBD_FLAG_SEND_CACHE)) {
-        return check_request(c, NBD_CMD_CACHE, offset, len, errp) ? 0 :
-               -EINVAL;
+        return check_request(c, NBD_CMD_CACHE, offset, len, errp);
     }
     return run(c, NBD_CMD_CACHE, 0, offset, len, effect_piece(c), NULL,
                NULL, errp);
@@ -391,10 +390,10 @@ static void aio_submit(WdNbdClient *c, uint16_t type, uint16_t flags,
         cb(opaque, -EINVAL, msg);
         return;
     }
-    if (!check_request(c, type, offset, len, &err)) {
-        cb(opaque, type == NBD_CMD_READ ||
-           !(c->info.flags & NBD_FLAG_READ_ONLY) ? -EINVAL : -EPERM,
-           err->message);
+    int ret = check_request(c, type, offset, len, &err);
+
+    if (ret < 0) {
+        cb(opaque, ret, err->message);
         return;
     }
     if (len == 0) {

@@ -210,6 +210,8 @@ struct WdNbdClient {
     double open_timeout;
     double reconnect_delay;
     double request_timeout;
+    bool read_only;             /* refuse writes even if the export
+                                 * allows them */
     NbdNegotiated info;         /* from the first connection */
     uint32_t max_request;       /* largest READ/WRITE we send */
     NbdConn *conns[WD_NBD_CLIENT_MAX_CONNS];
@@ -223,13 +225,20 @@ void nbd_conn_submit(NbdConn *cn, NbdReq *req);
 /* The next connection, round-robin. */
 NbdConn *nbd_client_pick_conn(WdNbdClient *c);
 
+/* ---- Read-ahead (nbd-client-rbuf.c) -------------------------------------- */
+
+/* A channel over @inner (new reference taken) that reads ahead in 64 KiB
+ * refills; a read that returns WD_CHANNEL_ERR_BLOCK has emptied it. */
+WdChannel *nbd_rbuf_channel_new(WdChannel *inner);
+
 /* ---- Reply parsing (nbd-client-reply.c) --------------------------------- */
 
 /*
  * Reads what the socket has (until it would block) and completes
- * requests. Returns 1 after progress or nothing to read, 0 on clean EOF,
- * -1 on error; *@protocol is set when the server broke the protocol (no
- * reconnect then).
+ * requests. Returns 1 when the socket would block, 2 when it stopped
+ * after its byte budget (more may be buffered: do not wait), 0 on clean
+ * EOF, -1 on error; *@protocol is set when the server broke the protocol
+ * (no reconnect then).
  */
 int nbd_conn_read_replies(NbdConn *cn, bool *protocol, GError **errp);
 

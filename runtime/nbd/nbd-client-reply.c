@@ -473,5 +473,5 @@ int nbd_conn_read_replies(NbdConn *cn, bool *protocol, GError **errp)
             }
         }
     }
-    return 1;
+    return 2;
 }

@@ -408,8 +408,8 @@ static void conn_service(NbdConn *cn)
         }
         timeout = (int)MIN((left + 999) / 1000, G_MAXINT);
     }
-    if (wd_channel_pending(cn->ch) > 0) {
-        timeout = 0;            /* decrypted bytes wait inside TLS */
+    if (r == 2 || wd_channel_pending(cn->ch) > 0) {
+        timeout = 0;            /* bytes wait in a buffer, not the socket */
     }
     pfd[0].fd = cn->fd;
     pfd[0].events = POLLIN;
@@ -646,6 +646,7 @@ WdNbdClient *wd_nbd_client_connect(const WdNbdClientConfig *cfg,
     c->open_timeout = cfg->open_timeout;
     c->reconnect_delay = cfg->reconnect_delay;
     c->request_timeout = cfg->request_timeout;
+    c->read_only = cfg->read_only;
     if (!params_init(&c->params, cfg, errp)) {
         return NULL;
     }

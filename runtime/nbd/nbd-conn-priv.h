@@ -50,7 +50,7 @@
 #define NBD_SRV_MAX_INFLIGHT_BYTES (64 * 1024 * 1024)
 /* Reply bytes queued because the client does not read: reading stops
  * beyond this. */
-#define NBD_SRV_MAX_QUEUED_OUT (8 * 1024 * 1024)
+#define NBD_SRV_MAX_QUEUED_OUT (1024 * 1024)
 /* Extents in one BLOCK_STATUS reply (the spec allows fewer than asked). */
 #define NBD_SRV_MAX_EXTENTS 4096
 
@@ -253,8 +253,8 @@ struct NbdConn {
     WdNbdExport *exp;       /* reference */
     uint16_t eflags;
     NbdReq *cur;            /* WRITE whose payload is being read */
-    uint8_t *batch;         /* inline replies awaiting one write */
-    size_t batch_len, batch_cap;
+    NbdBuf *batch;          /* inline replies awaiting one write */
+    size_t batch_len;
     bool disc;              /* NBD_CMD_DISC received */
     bool inline_broken;     /* RWF_NOWAIT turned out unsupported */
     char *close_reason;     /* debug log text */

@@ -109,7 +109,6 @@ void nbd_conn_unref(NbdConn *c)
     wd_nbd_export_unref(c->exp);
     g_mutex_clear(&c->send_lock);
     g_free(c->in);
-    g_free(c->batch);
     g_free(c->meta_export);
     g_free(c->close_reason);
     g_free(c->peer);
@@ -345,8 +344,10 @@ static int push_flush(NbdConn *c)
         }
         off += n;
     }
-    memmove(c->push_buf, c->push_buf + off, c->push_len - off);
-    c->push_len -= off;
+    if (off) {
+        memmove(c->push_buf, c->push_buf + off, c->push_len - off);
+        c->push_len -= off;
+    }
     return ret;
 }
 
@@ -552,6 +553,12 @@ static void conn_drain(NbdConn *c)
     conn_update_watch(c);
     if (failed) {
         nbd_conn_close(c, "write failed");
+    } else if (g_atomic_int_get(&c->paused) && !nbd_tx_over_limits(c) &&
+               g_atomic_int_compare_and_exchange(&c->paused, 1, 0) &&
+               c->state == NBD_CONN_TRANSMISSION) {
+        /* Reading stopped because queued output (inline replies) piled
+         * up, which has now drained. */
+        nbd_tx_readable(c);
     }
 }
 
@@ -681,6 +688,11 @@ void nbd_conn_close(NbdConn *c, const char *why, ...)
     if (c->state == NBD_CONN_TRANSMISSION) {
         nbd_tx_flush_batch(c);
     }
+    if (c->cur) {
+        /* A WRITE whose payload never fully arrived: never executed,
+         * never answered, but counted in flight until now. */
+        nbd_conn_req_finished(g_steal_pointer(&c->cur));
+    }
     c->state = NBD_CONN_CLOSING;
     nbd_conn_want(c, false, false);
     conn_set_timer(c, NBD_SRV_CLOSE_LINGER_MS);
@@ -703,6 +715,9 @@ static void conn_finish(NbdConn *c)
         wd_tls_session_bye(c->tls);
     }
     g_clear_pointer(&c->push_buf, g_free);
+    if (c->batch) {
+        nbd_conn_buf_put(c, g_steal_pointer(&c->batch));
+    }
     wd_channel_shutdown(c->ch, WD_CHANNEL_SHUTDOWN_BOTH, NULL);
     wd_channel_close(c->ch, NULL);
     c->fd = -1;     /* the number may be reused by the next accept() */

@@ -206,28 +206,29 @@ static void reply_status(NbdReq *req, uint32_t err)
 
 static uint8_t *batch_room(NbdConn *c, size_t need)
 {
-    if (c->batch_len + need > c->batch_cap) {
-        if (c->batch_len && c->batch_len + need > NBD_SRV_BATCH_FLUSH) {
-            nbd_tx_flush_batch(c);
-        }
-        if (need > c->batch_cap - c->batch_len) {
-            c->batch_cap = MAX(c->batch_len + need, NBD_SRV_BATCH_FLUSH +
-                               NBD_SRV_INLINE_READ_MAX + 64);
-            c->batch = g_realloc(c->batch, c->batch_cap);
-        }
+    if (c->batch && c->batch_len &&
+        c->batch_len + need > MIN(c->batch->cap, NBD_SRV_BATCH_FLUSH)) {
+        nbd_tx_flush_batch(c);
     }
-    return c->batch + c->batch_len;
+    if (!c->batch) {
+        c->batch = nbd_conn_buf_get(c, MAX(need, NBD_SRV_BATCH_FLUSH +
+                                           NBD_SRV_INLINE_READ_MAX));
+    }
+    return nbd_buf_data(c->batch) + c->batch_len;
 }
 
 void nbd_tx_flush_batch(NbdConn *c)
 {
-    NbdOut o = { .p = c->batch, .len = c->batch_len };
+    NbdOut o = { .len = c->batch_len };
 
     if (!c->batch_len) {
         return;
     }
     /* Plain: one send for many replies.  TLS: full 16 KiB records
-     * instead of one small record per reply. */
+     * instead of one small record per reply.  The buffer goes with the
+     * output (back to the pool once written, or with the queue). */
+    o.buf = g_steal_pointer(&c->batch);
+    o.p = nbd_buf_data(o.buf);
     c->batch_len = 0;
     nbd_conn_send(c, &o);
 }

@@ -306,7 +306,7 @@ WdNbdUri *wd_nbd_uri_parse(const char *str, GError **errp)
     return g_steal_pointer(&u);
 }
 
-/* ---- credentials ----------------------------------------------------------- */
+/* ---- credentials ------------------------------------------------------ */
 
 /*
  * The runtime loaders read fixed names from a directory (keys.psk,

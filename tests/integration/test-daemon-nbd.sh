@@ -36,3 +36,26 @@ expect_fail "--blockdev: Could not open '$tmp/nope.img'" \
 expect_fail "--nbd-server: tls-creds: no object with id 'nosuch'" \
     "$WARDEN" daemon --nbd-server addr.type=unix,addr.path="$tmp/x.sock",tls-creds=nosuch
 ok "bad --blockdev/--nbd-server/--export exit 1 with the reason"
+
+# Re-export: a plain unix-socket front for a TLS export of another warden.
+"$WARDEN" certs create "$tmp/pki" >/dev/null || fail "certs"
+truncate -s 4M up.img
+"$WARDEN" daemon --object tls-creds-x509,id=s0,endpoint=server,dir="$tmp/pki" \
+    --blockdev driver=file,node-name=d0,filename=up.img \
+    --nbd-server addr.type=unix,addr.path="$tmp/up.sock",tls-creds=s0 \
+    --export type=nbd,id=e0,node-name=d0,name=up,writable=on \
+    --pidfile "$tmp/up.pid" --daemonize || fail "upstream"
+cleanup_fn "kill \$(cat $tmp/up.pid) 2>/dev/null"
+"$WARDEN" daemon --object tls-creds-x509,id=c0,endpoint=client,dir="$tmp/pki" \
+    --blockdev driver=nbd,node-name=n0,server.type=unix,server.path="$tmp/up.sock",export=up,tls-creds=c0,tls-hostname=localhost \
+    --nbd-server addr.type=unix,addr.path="$tmp/re.sock" \
+    --export type=nbd,id=e1,node-name=n0,name=re,writable=on \
+    --pidfile "$tmp/re.pid" --daemonize || fail "re-export"
+cleanup_fn "kill \$(cat $tmp/re.pid) 2>/dev/null"
+qemu-io -f raw -c 'write -P 0x3c 65536 65536' "nbd+unix:///re?socket=$tmp/re.sock" >/dev/null \
+    || fail "write through the re-export"
+qemu-io -r -f raw -c 'read -P 0x3c 65536 65536' "nbd+unix:///re?socket=$tmp/re.sock" >/dev/null \
+    || fail "read back through the re-export"
+cmp <(dd if=up.img bs=64k skip=1 count=1 status=none) <(head -c 65536 /dev/zero | tr '\0' '\074') \
+    || fail "data did not reach the upstream image"
+ok "re-export: plain unix front for a TLS warden export (nbd block driver)"

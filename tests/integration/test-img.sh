@@ -256,6 +256,21 @@ else
     echo "# nbd-server not installed: skipping its cases"
 fi
 
+# ---- warden nbd (our own server) ---------------------------------------------
+if "$WARDEN" nbd --help >/dev/null 2>&1; then
+    fresh w.img
+    P=$(free_port)
+    start warden-nbd "$WARDEN" nbd -t -e 4 -x disk -b 127.0.0.1 -p "$P" \
+        --object "tls-creds-x509,id=tls0,endpoint=server,dir=$tmp/srv" \
+        --tls-creds tls0 w.img
+    wait_port "$P"
+    round_trip "warden nbd x509" "nbds://localhost:$P/disk?tls-certificates=$tmp/cli" -C 2
+    expect_fail "Server requires TLS: give tls-creds (or use an nbds:// URI)" \
+        img info "nbd://127.0.0.1:$P/disk"
+    ok "warden nbd refuses a plain client"
+    stop "$SPID"
+fi
+
 # ---- reconnect: the server dies mid-copy and comes back ---------------------
 if have nbdkit; then
     head -c 32M /dev/urandom > big.img

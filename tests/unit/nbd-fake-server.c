@@ -7,6 +7,8 @@
 #include "tests/unit/nbd-fake-server.h"
 #include "runtime/io/channel-tls.h"
 
+WdTlsCreds *fake_server_creds;
+
 #include <endian.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -304,4 +306,65 @@ void fs_data_chunk(FakeServer *s, uint64_t cookie, bool done,
     memcpy(p + 8, data, len);
     fs_chunk(s, done ? NBD_REPLY_FLAG_DONE : 0, NBD_REPLY_TYPE_OFFSET_DATA,
              cookie, p, 8 + len);
+}
+
+/* A client on a fresh fake server; the client's fd copy is closed. */
+WdNbdClient *fake_connect(FakeScript script, void *opaque,
+                          WdNbdClientConfig *cfg, FakeServer **fs,
+                          GError **errp)
+{
+    WdSocketAddress *addr = NULL;
+    WdNbdClientConfig def = { .open_timeout = 5, .request_timeout = 5 };
+    WdNbdClient *c;
+
+    if (!cfg) {
+        cfg = &def;
+    }
+    *fs = fake_server_pair(script, opaque, &addr);
+    (*fs)->tls = fake_server_creds;
+    cfg->addr = addr;
+    c = wd_nbd_client_connect(cfg, errp);
+    close(addr->fd);
+    wd_socket_address_free(addr);
+    cfg->addr = NULL;
+    return c;
+}
+
+/* Expects the connect to fail with @want ('*' matches any text). */
+void fake_expect_connect_error(FakeScript script, WdNbdClientConfig *cfg,
+                               const char *want)
+{
+    g_autoptr(GError) err = NULL;
+    FakeServer *fs;
+    WdNbdClient *c = fake_connect(script, NULL, cfg, &fs, &err);
+
+    g_assert_null(c);
+    g_assert_nonnull(err);
+    if (!g_pattern_match_simple(want, err->message)) {
+        g_error("expected error '%s', got '%s'", want, err->message);
+    }
+    fake_server_join(fs);
+}
+
+void fs_drain(FakeServer *s)
+{
+    FsRequest r;
+
+    while (fs_read_request(s, &r, NULL) && r.type != NBD_CMD_DISC) {
+    }
+}
+
+void fs_until_eof(FakeServer *s)
+{
+    char c;
+
+    while (fs_try_read(s, &c, 1)) {
+    }
+}
+
+void fs_expect_eof(FakeServer *s)
+{
+    char c;
+
+    g_assert_false(fs_try_read(s, &c, 1));
 }

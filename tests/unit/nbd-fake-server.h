@@ -16,6 +16,7 @@
 #include "runtime/crypto/tlscreds.h"
 #include "runtime/io/channel.h"
 #include "runtime/io/channel-socket.h"
+#include "runtime/nbd/client.h"
 #include "runtime/nbd/nbd-protocol.h"
 
 typedef struct FakeServer FakeServer;
@@ -87,5 +88,23 @@ void fs_chunk(FakeServer *s, uint16_t flags, uint16_t type, uint64_t cookie,
               const void *payload, uint32_t len);
 void fs_data_chunk(FakeServer *s, uint64_t cookie, bool done,
                    uint64_t offset, const void *data, uint32_t len);
+
+/* Server credentials fs_starttls uses for new servers (tests set it). */
+extern WdTlsCreds *fake_server_creds;
+
+/* A client on a new socketpair server running @script (@cfg NULL: open
+ * and request timeouts of 5 s); the client's fd copy is closed. */
+WdNbdClient *fake_connect(FakeScript script, void *opaque,
+                          WdNbdClientConfig *cfg, FakeServer **fs,
+                          GError **errp);
+/* Expects connecting to fail with @want ('*' matches any text). */
+void fake_expect_connect_error(FakeScript script, WdNbdClientConfig *cfg,
+                               const char *want);
+/* Reads requests (answering none) until NBD_CMD_DISC or EOF. */
+void fs_drain(FakeServer *s);
+/* Reads and ignores bytes until the client hangs up. */
+void fs_until_eof(FakeServer *s);
+/* Asserts the client sends nothing more and hangs up. */
+void fs_expect_eof(FakeServer *s);
 
 #endif
