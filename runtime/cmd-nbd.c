@@ -226,29 +226,30 @@ int wd_cmd_nbd(int argc, char **argv)
     g_option_context_set_main_group(ctx, group);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
         wd_cmd_error("%s", err->message);
-        return 1;
+        goto out;
     }
     wd_objects_register_all();
     int help = wd_cmd_handle_help(o.args);
     if (help >= 0) {
-        return help;
+        ret = help;
+        goto out;
     }
     if (o.list) {
         wd_cmd_error("-L: use 'warden img list nbd://HOST:PORT' (or "
                      "nbd+unix:///?socket=PATH) to list a server's "
                      "exports");
-        return 1;
+        goto out;
     }
     if (argc != 2) {
         wd_cmd_error(argc < 2 ? "Expected exactly one image argument "
                                 "(try 'warden nbd --help')"
                               : "unexpected argument '%s'",
                      argc > 2 ? argv[2] : "");
-        return 1;
+        goto out;
     }
     if (o.shared < 0) {
         wd_cmd_error("-e/--shared must be 0 (unlimited) or more");
-        return 1;
+        goto out;
     }
     if (o.verbose) {
         wd_log_set_level(WD_LOG_INFO);
@@ -313,5 +314,12 @@ out:
         unlink(o.pid_file);
     }
     g_ptr_array_unref(o.args);
+    char **strings[] = { &o.port, &o.bind, &o.socket, &o.export_name,
+                         &o.description, &o.format, &o.tls_creds,
+                         &o.tls_authz, &o.pid_file, &o.discard, &o.cache,
+                         &o.aio, &o.detect_zeroes };
+    for (size_t i = 0; i < G_N_ELEMENTS(strings); i++) {
+        g_clear_pointer(strings[i], g_free);
+    }
     return ret;
 }
