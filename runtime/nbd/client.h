@@ -67,8 +67,9 @@ typedef struct {
      * bounded by WD_NBD_CLIENT_HANDSHAKE_TIMEOUT. @reconnect_delay: after
      * a dropped connection, requests wait this long for a reconnect
      * before failing with EIO; 0 = fail at once, no reconnect.
-     * @request_timeout: a connection whose oldest request has had no
-     * reply for this long is treated as dropped; 0 = no limit.
+     * @request_timeout: a connection that receives nothing for this long
+     * while requests wait for replies is treated as dropped (and
+     * reconnected, with @reconnect_delay); 0 = no limit.
      */
     double open_timeout;
     double reconnect_delay;

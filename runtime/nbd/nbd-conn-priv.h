@@ -90,6 +90,9 @@
 /* The id we give base:allocation in NBD_REP_META_CONTEXT. */
 #define NBD_SRV_META_ID_ALLOCATION 1
 
+/* READs taken in but not yet answered inline, per connection. */
+#define NBD_SRV_MAX_DEFER 128
+
 /* Internal request type: final flush of a connection that wrote. */
 #define NBD_SRV_CMD_CLOSE_FLUSH 0xffff
 
@@ -174,6 +177,14 @@ static inline uint8_t *nbd_buf_data(NbdBuf *b)
     return b->base + b->room;
 }
 
+/* A READ to answer inline once the buffered input is taken in. */
+typedef struct NbdDeferred {
+    uint64_t cookie;        /* wire order, echoed */
+    uint64_t offset;
+    uint32_t len;
+    uint16_t flags;
+} NbdDeferred;
+
 /* A transmission request on its way through the worker pool. */
 typedef struct NbdReq {
     NbdConn *conn;          /* holds a reference */
@@ -253,6 +264,8 @@ struct NbdConn {
     WdNbdExport *exp;       /* reference */
     uint16_t eflags;
     NbdReq *cur;            /* WRITE whose payload is being read */
+    NbdDeferred *defer;     /* ring of NBD_SRV_MAX_DEFER */
+    unsigned defer_head, ndefer;
     NbdBuf *batch;          /* inline replies awaiting one write */
     size_t batch_len;
     bool disc;              /* NBD_CMD_DISC received */
@@ -386,6 +399,8 @@ void nbd_tx_start(NbdConn *c);
 void nbd_tx_readable(NbdConn *c);
 /* Worker pool function (data = NbdReq*). */
 void nbd_tx_worker(gpointer data, gpointer user_data);
+/* Answers every deferred READ (closing). I/O thread. */
+void nbd_tx_run_all_deferred(NbdConn *c);
 /* Flushes the inline-reply batch. I/O thread. */
 void nbd_tx_flush_batch(NbdConn *c);
 /* Whether reading must pause for back-pressure. */

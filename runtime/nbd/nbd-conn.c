@@ -110,6 +110,7 @@ void nbd_conn_unref(NbdConn *c)
     g_mutex_clear(&c->send_lock);
     g_free(c->in);
     g_free(c->meta_export);
+    g_free(c->defer);
     g_free(c->close_reason);
     g_free(c->peer);
     g_free(c);
@@ -373,6 +374,9 @@ static int out_write(NbdConn *c, NbdOut *o)
             g_atomic_pointer_set(&c->push_owner, g_thread_self());
             n = wd_tls_session_write(c->tls, o->p, o->len, &err);
             g_atomic_pointer_set(&c->push_owner, NULL);
+            if (n == WD_CHANNEL_ERR_BLOCK) {
+                return 0;       /* retried later with the same bytes */
+            }
             if (n < 0) {
                 wd_debug("nbd-server %s: client %s: %s", c->server->name,
                          c->peer, err ? err->message : "TLS write failed");
@@ -678,6 +682,7 @@ void nbd_conn_req_finished(NbdReq *req)
 void nbd_conn_close(NbdConn *c, const char *why, ...)
 {
     va_list ap;
+    bool was_tx;
 
     if (c->state >= NBD_CONN_CLOSING) {
         return;
@@ -685,7 +690,12 @@ void nbd_conn_close(NbdConn *c, const char *why, ...)
     va_start(ap, why);
     c->close_reason = g_strdup_vprintf(why, ap);
     va_end(ap);
-    if (c->state == NBD_CONN_TRANSMISSION) {
+    was_tx = c->state == NBD_CONN_TRANSMISSION;
+    /* First, so that a failing send below cannot re-enter. */
+    c->state = NBD_CONN_CLOSING;
+    if (was_tx) {
+        /* Requests taken in are answered, whatever the reason to stop. */
+        nbd_tx_run_all_deferred(c);
         nbd_tx_flush_batch(c);
     }
     if (c->cur) {
@@ -693,7 +703,6 @@ void nbd_conn_close(NbdConn *c, const char *why, ...)
          * never answered, but counted in flight until now. */
         nbd_conn_req_finished(g_steal_pointer(&c->cur));
     }
-    c->state = NBD_CONN_CLOSING;
     nbd_conn_want(c, false, false);
     conn_set_timer(c, NBD_SRV_CLOSE_LINGER_MS);
     g_atomic_int_set(&c->idle_wake, 1);

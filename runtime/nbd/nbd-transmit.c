@@ -289,16 +289,18 @@ static bool tx_inline_read(NbdConn *c, uint64_t cookie, uint64_t off,
 
 /* ---- request intake (I/O thread) ---------------------------------------- */
 
-static NbdReq *req_new(NbdConn *c, const NbdRequest *r, size_t charge)
+static NbdReq *req_new(NbdConn *c, uint16_t flags, uint16_t type,
+                       uint64_t cookie, uint64_t off, uint32_t len,
+                       size_t charge)
 {
     NbdReq *req = g_new0(NbdReq, 1);
 
     req->conn = nbd_conn_ref(c);
-    req->flags = be16toh(r->flags);
-    req->type = be16toh(r->type);
-    req->cookie = r->cookie;
-    req->offset = be64toh(r->offset);
-    req->len = be32toh(r->count);
+    req->flags = flags;
+    req->type = type;
+    req->cookie = cookie;
+    req->offset = off;
+    req->len = len;
     req->charged = charge;
     g_atomic_int_inc(&c->inflight);
     g_atomic_int_add(&c->inflight_bytes, (gint)charge);
@@ -320,9 +322,42 @@ static void tx_dispatch(NbdConn *c, NbdReq *req)
     g_thread_pool_push(c->server->pool, req, NULL);
 }
 
-/* Parses one request header from the input buffer.  Returns the bytes
- * of reply it produced inline. */
-static size_t tx_request(NbdConn *c)
+static bool inline_candidate(NbdConn *c, uint32_t len)
+{
+    return len > 0 && len <= NBD_SRV_INLINE_READ_MAX &&
+           c->exp->inline_mode != NBD_INLINE_NONE && !c->inline_broken;
+}
+
+/*
+ * Answers deferred READs, oldest first, until @max bytes of data went
+ * out.  Those that turn out not to be in memory go to the workers.
+ */
+static size_t tx_run_deferred(NbdConn *c, size_t max)
+{
+    size_t done = 0;
+
+    while (c->ndefer && done < max) {
+        NbdDeferred *d = &c->defer[c->defer_head];
+
+        c->defer_head = (c->defer_head + 1) % NBD_SRV_MAX_DEFER;
+        c->ndefer--;
+        if (tx_inline_read(c, d->cookie, d->offset, d->len)) {
+            done += d->len;
+        } else {
+            tx_dispatch(c, req_new(c, d->flags, NBD_CMD_READ, d->cookie,
+                                   d->offset, d->len, d->len));
+        }
+    }
+    return done;
+}
+
+void nbd_tx_run_all_deferred(NbdConn *c)
+{
+    tx_run_deferred(c, SIZE_MAX);
+}
+
+/* Parses one request header from the input buffer. */
+static void tx_request(NbdConn *c)
 {
     NbdRequest r;
     uint16_t type, flags;
@@ -335,7 +370,7 @@ static size_t tx_request(NbdConn *c)
     if (be32toh(r.magic) != NBD_REQUEST_MAGIC) {
         /* Framing is lost: nothing sensible can be replied. */
         nbd_conn_close(c, "invalid request magic 0x%08x", be32toh(r.magic));
-        return 0;
+        return;
     }
     type = be16toh(r.type);
     flags = be16toh(r.flags);
@@ -344,7 +379,7 @@ static size_t tx_request(NbdConn *c)
     if (type == NBD_CMD_DISC) {
         /* In-flight requests still complete and get their replies. */
         nbd_conn_close(c, "client sent NBD_CMD_DISC");
-        return 0;
+        return;
     }
     err = tx_validate(c, type, flags, off, len);
     if (type == NBD_CMD_WRITE) {
@@ -353,30 +388,45 @@ static size_t tx_request(NbdConn *c)
              * the server hang up on over-long writes instead. */
             nbd_conn_close(c, "NBD_CMD_WRITE of %u bytes exceeds %d", len,
                            NBD_MAX_PAYLOAD);
-            return 0;
+            return;
         }
-        req = req_new(c, &r, len);
+        req = req_new(c, flags, type, r.cookie, off, len, len);
         req->error = err;
         if (!err && len) {
             req->buf = nbd_conn_buf_get(c, len);
         }
         c->cur = req;           /* its payload follows */
-        return 0;
+        return;
     }
     if (err) {
         batch_error(c, type, r.cookie, err);
-        return 0;
+        return;
     }
-    if (type == NBD_CMD_READ && tx_inline_read(c, r.cookie, off, len)) {
-        return len;
+    if (type == NBD_CMD_READ && inline_candidate(c, len)) {
+        /*
+         * Answered after every request already buffered has been taken
+         * in: a BLOCK_STATUS or FLUSH behind 64 big READs then runs on a
+         * worker at once instead of waiting for all of them (nbdcopy
+         * stalls on exactly that at each 128 MiB step).
+         */
+        NbdDeferred *d = &c->defer[(c->defer_head + c->ndefer) %
+                                   NBD_SRV_MAX_DEFER];
+
+        d->cookie = r.cookie;
+        d->offset = off;
+        d->len = len;
+        d->flags = flags;
+        c->ndefer++;
+        return;
     }
-    req = req_new(c, &r, type == NBD_CMD_READ ? len : 0);
+    req = req_new(c, flags, type, r.cookie, off, len,
+                  type == NBD_CMD_READ ? len : 0);
     tx_dispatch(c, req);
-    return 0;
 }
 
-/* Reads the current WRITE's payload.  Returns false to stop reading. */
-static bool tx_payload(NbdConn *c)
+/* Reads the current WRITE's payload: 1 = progress, 0 = would block,
+ * -1 = the connection is closing. */
+static int tx_payload(NbdConn *c)
 {
     NbdReq *req = c->cur;
     size_t take = MIN(nbd_conn_avail(c), req->len - req->got);
@@ -390,7 +440,7 @@ static bool tx_payload(NbdConn *c)
     if (req->got == req->len) {
         c->cur = NULL;
         tx_dispatch(c, req);
-        return true;
+        return 1;
     }
     if (req->buf && req->len - req->got >= NBD_SRV_DIRECT_READ_MIN) {
         /* Large payloads skip the input buffer. */
@@ -403,15 +453,14 @@ static bool tx_payload(NbdConn *c)
         n = nbd_conn_fill(c);
     }
     if (n == WD_CHANNEL_ERR_BLOCK) {
-        nbd_conn_want(c, true, false);
-        return false;
+        return 0;
     }
     if (n <= 0) {
         nbd_conn_close(c, n == 0 ? "client closed the connection" :
                        "read error");
-        return false;
+        return -1;
     }
-    return true;
+    return 1;
 }
 
 void nbd_tx_start(NbdConn *c)
@@ -419,6 +468,7 @@ void nbd_tx_start(NbdConn *c)
     nbd_conn_stop_timer(c);
     c->eflags = nbd_export_eflags(c->exp, c->structured);
     nbd_conn_reserve(c, NBD_SRV_INBUF_SIZE);
+    c->defer = g_new(NbdDeferred, NBD_SRV_MAX_DEFER);
     c->state = NBD_CONN_TRANSMISSION;
     wd_debug("nbd-server %s: client %s: transmission on export '%s'%s",
              c->server->name, c->peer, c->exp->name,
@@ -426,10 +476,45 @@ void nbd_tx_start(NbdConn *c)
     nbd_tx_readable(c);
 }
 
-/* Requests handled, and inline reply bytes produced, per wake-up before
- * the other connections of the I/O thread get a turn. */
+/* Requests taken in, and inline reply bytes produced, per wake-up before
+ * the other connections of the I/O thread get a turn; inline bytes
+ * produced between two looks at the input. */
 #define TX_BUDGET 1024
 #define TX_BUDGET_BYTES (4 * 1024 * 1024)
+#define TX_SLICE_BYTES (1024 * 1024)
+
+/* Takes in requests until the input would block (true) or something
+ * else stops it (false). */
+static bool tx_intake(NbdConn *c, unsigned *budget)
+{
+    while (c->state == NBD_CONN_TRANSMISSION && *budget > 0 &&
+           c->ndefer < NBD_SRV_MAX_DEFER && !nbd_tx_over_limits(c)) {
+        ssize_t n;
+
+        if (c->cur) {
+            int r = tx_payload(c);
+
+            if (r <= 0) {
+                return r == 0;
+            }
+            continue;
+        }
+        if (nbd_conn_avail(c) >= sizeof(NbdRequest)) {
+            tx_request(c);
+            (*budget)--;
+            continue;
+        }
+        n = nbd_conn_fill(c);
+        if (n == WD_CHANNEL_ERR_BLOCK) {
+            return true;
+        }
+        if (n <= 0) {
+            nbd_conn_close(c, n == 0 ? "client closed the connection" :
+                           "read error");
+        }
+    }
+    return false;
+}
 
 void nbd_tx_readable(NbdConn *c)
 {
@@ -437,17 +522,14 @@ void nbd_tx_readable(NbdConn *c)
     size_t produced = 0;
 
     while (c->state == NBD_CONN_TRANSMISSION) {
-        ssize_t n;
+        bool blocked = tx_intake(c, &budget);
 
-        if (c->cur) {
-            if (!tx_payload(c)) {
-                break;
-            }
-            continue;
+        if (c->state != NBD_CONN_TRANSMISSION) {
+            break;
         }
         if (nbd_tx_over_limits(c)) {
-            /* Back-pressure: stop reading until a worker (or the output
-             * drain) brings us under the limits again and kicks us. */
+            /* Back-pressure: stop until a worker (or the output drain)
+             * brings us under the limits again and kicks us. */
             g_atomic_int_set(&c->paused, 1);
             if (nbd_tx_over_limits(c) ||
                 !g_atomic_int_compare_and_exchange(&c->paused, 1, 0)) {
@@ -456,23 +538,18 @@ void nbd_tx_readable(NbdConn *c)
             }
             continue;
         }
-        if (budget-- == 0 || produced > TX_BUDGET_BYTES) {
-            /* Buffered or TLS-pending input would not wake poll(). */
+        if (budget == 0 || produced > TX_BUDGET_BYTES) {
+            /* Buffered, deferred or TLS-pending input would not wake
+             * poll(): come back after the other connections. */
             nbd_conn_schedule_kick(c);
             break;
         }
-        if (nbd_conn_avail(c) >= sizeof(NbdRequest)) {
-            produced += tx_request(c);
+        if (c->ndefer) {
+            produced += tx_run_deferred(c, TX_SLICE_BYTES);
             continue;
         }
-        n = nbd_conn_fill(c);
-        if (n == WD_CHANNEL_ERR_BLOCK) {
+        if (blocked) {
             nbd_conn_want(c, true, false);
-            break;
-        }
-        if (n <= 0) {
-            nbd_conn_close(c, n == 0 ? "client closed the connection" :
-                           "read error");
             break;
         }
     }
@@ -562,6 +639,22 @@ static void worker_block_status(NbdReq *req)
         pos += pnum;
         if (max == 1) {
             break;
+        }
+    }
+    if (n && max > 1 && pos == end && end < e->size) {
+        /* The spec lets the last extent run past the request: tell the
+         * client how far the final state goes (as nbdkit does), which
+         * spares it further queries. */
+        uint64_t room = UINT32_MAX - be32toh(d[n - 1].length), pnum;
+        int st;
+
+        room = MIN(room, e->size - end) & ~(uint64_t)511;
+        if (room && wd_block_block_status(e->node, end, room, &pnum,
+                                          &st) == 0 &&
+            (((st & WD_BLOCK_DATA) ? 0 : NBD_STATE_HOLE) |
+             ((st & WD_BLOCK_ZERO) ? NBD_STATE_ZERO : 0)) ==
+            be32toh(d[n - 1].status_flags)) {
+            d[n - 1].length = htobe32(be32toh(d[n - 1].length) + pnum);
         }
     }
     memcpy(nbd_buf_data(b), &id, 4);
