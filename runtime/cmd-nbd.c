@@ -13,9 +13,11 @@
 #include "runtime/object.h"
 #include "runtime/qapi-util.h"
 #include "runtime/nbd/server.h"
+#include "runtime/nbd/client.h"
 #include "objects/objects.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <signal.h>
@@ -49,6 +51,7 @@ typedef struct {
     gboolean nocache;
     gboolean verbose;
     gboolean list;
+    char *tls_hostname;
     GMainLoop *loop;
     WdNbdServer *server;
     bool seen_client;
@@ -158,6 +161,78 @@ static bool build_server(NbdOpts *o, WdBlockNode *node, GError **errp)
     return exp && wd_nbd_server_add_export(o->server, exp, errp);
 }
 
+/* Transmission flags as qemu-nbd -L spells them: "( flush fua )". */
+static char *qemu_flag_names(uint16_t flags)
+{
+    static const char *const names[] = {
+        NULL, "readonly", "flush", "fua", "rotational", "trim", "zeroes",
+        "df", "multi", "resize", "cache", "fast-zero",
+    };
+    GString *s = g_string_new("(");
+
+    for (size_t bit = 1; bit < G_N_ELEMENTS(names); bit++) {
+        if (flags & (1u << bit)) {
+            g_string_append_printf(s, " %s", names[bit]);
+        }
+    }
+    g_string_append(s, " )");
+    return g_string_free(s, FALSE);
+}
+
+/* -L: list a server's exports the way qemu-nbd -L prints them. */
+static int list_exports(NbdOpts *o, GError **errp)
+{
+    g_autoptr(WdSocketAddress) addr = o->socket
+        ? wd_socket_address_new_unix(o->socket)
+        : wd_socket_address_new_inet(o->bind ? o->bind : "localhost",
+                                     o->port ? o->port : NBD_DEFAULT_PORT);
+    g_autoptr(WdTlsCreds) creds = NULL;
+
+    for (guint i = 0; i < o->args->len; i++) {
+        WdCmdArg *a = g_ptr_array_index(o->args, i);
+        if (!wd_cmd_object_add(a->value, errp)) {
+            return 1;
+        }
+    }
+    if (o->tls_creds) {
+        creds = wd_tls_creds_lookup(NULL, "--tls-creds", o->tls_creds, false,
+                                    errp);
+        if (!creds) {
+            return 1;
+        }
+    }
+    WdNbdClientConfig cfg = {
+        .addr = addr,
+        .tls = creds,
+        .tls_hostname = o->tls_hostname,
+    };
+    g_autoptr(GPtrArray) list = wd_nbd_client_list_exports(&cfg, errp);
+    if (!list) {
+        return 1;
+    }
+    printf("exports available: %u\n", list->len);
+    for (guint i = 0; i < list->len; i++) {
+        WdNbdExportEntry *e = g_ptr_array_index(list, i);
+        printf(" export: '%s'\n", e->name);
+        if (e->description) {
+            printf("  description: %s\n", e->description);
+        }
+        if (e->has_info) {
+            g_autofree char *names = qemu_flag_names(e->flags);
+            printf("  size:  %" PRIu64 "\n", e->size);
+            printf("  flags: 0x%x %s\n", e->flags, names);
+            printf("  min block: %u\n  opt block: %u\n  max block: %u\n",
+                   e->min_block, e->pref_block, e->max_block);
+        }
+        guint n = e->contexts ? g_strv_length(e->contexts) : 0;
+        printf("  available meta contexts: %u\n", n);
+        for (guint j = 0; j < n; j++) {
+            printf("   %s\n", e->contexts[j]);
+        }
+    }
+    return 0;
+}
+
 int wd_cmd_nbd(int argc, char **argv)
 {
     NbdOpts o = { .args = wd_cmd_args_new(), .shared = 1,
@@ -210,7 +285,9 @@ int wd_cmd_nbd(int argc, char **argv)
         { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose,
           "log connections", NULL },
         { "list", 'L', 0, G_OPTION_ARG_NONE, &o.list,
-          "list the exports of a server (use warden img list URI)", NULL },
+          "list the exports of the server at -k or -b/-p (client)", NULL },
+        { "tls-hostname", 0, 0, G_OPTION_ARG_STRING, &o.tls_hostname,
+          "with -L: name the server certificate must match", "NAME" },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("IMAGE - export "
@@ -235,9 +312,10 @@ int wd_cmd_nbd(int argc, char **argv)
         goto out;
     }
     if (o.list) {
-        wd_cmd_error("-L: use 'warden img list nbd://HOST:PORT' (or "
-                     "nbd+unix:///?socket=PATH) to list a server's "
-                     "exports");
+        ret = list_exports(&o, &err);
+        if (ret) {
+            wd_cmd_error("%s", err->message);
+        }
         goto out;
     }
     if (argc != 2) {
@@ -317,7 +395,7 @@ out:
     char **strings[] = { &o.port, &o.bind, &o.socket, &o.export_name,
                          &o.description, &o.format, &o.tls_creds,
                          &o.tls_authz, &o.pid_file, &o.discard, &o.cache,
-                         &o.aio, &o.detect_zeroes };
+                         &o.aio, &o.detect_zeroes, &o.tls_hostname };
     for (size_t i = 0; i < G_N_ELEMENTS(strings); i++) {
         g_clear_pointer(strings[i], g_free);
     }

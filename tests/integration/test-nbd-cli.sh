@@ -99,3 +99,12 @@ expect_fail "--tls-creds: no object with id 'nope'" $NBD --tls-creds nope -k "$t
 expect_fail "are for a client" $NBD --object tls-creds-x509,id=c,endpoint=client,dir=pki \
     --tls-creds c -k "$tmp/x.sock" disk.img
 ok "bad input exits 1 with the reason"
+
+# -L lists a server's exports exactly as qemu-nbd -L does.
+$NBD -t -e 2 -k "$tmp/l.sock" -x disk -D "listed disk" disk.img &
+pid=$!
+cleanup_fn "kill $pid 2>/dev/null"
+wait_for_path "$tmp/l.sock"
+diff <($NBD -L -k "$tmp/l.sock") <(qemu-nbd -L -k "$tmp/l.sock") || fail "-L differs from qemu-nbd -L"
+kill $pid; wait $pid
+ok "-L output matches qemu-nbd -L"
