@@ -12,14 +12,18 @@
  *   accept ──new conn──────▶ greeting, options, STARTTLS,
  *   authz check ◀──invoke── TLS handshake (non-blocking)
  *              ──invoke───▶ read request headers + payloads
- *                           small cached READs inline ──────▶ (none)
+ *                           READs of data in RAM / page cache
+ *                           (and plain WRITEs to RAM) answered
+ *                           here, in order, batched ─────────▶ (none)
  *                           everything else ──push──────────▶ disk I/O,
  *                                                             send reply
- *                           ◀──invoke (resume / arm OUT)──── under send_lock
+ *                           ◀──kick (resume / arm OUT)─────── under send_lock
  *
  * A connection's reading state is touched only by its I/O thread; its
  * output (socket writes or TLS records) only under send_lock, by whoever
- * has a reply ready.  Counters crossing threads are atomics.
+ * has a reply ready.  Counters crossing threads are atomics.  A request
+ * holds a reference on its connection until its reply is written (or
+ * dropped); the server waits for every connection before it goes.
  */
 #ifndef WARDEN_NBD_CONN_PRIV_H
 #define WARDEN_NBD_CONN_PRIV_H
@@ -74,6 +78,8 @@
  * with one send() per this many bytes (16 KiB records one send() each
  * cost a loopback packet and a syscall apiece). */
 #define NBD_SRV_PUSH_FLUSH (256 * 1024)
+/* TCP_NOTSENT_LOWAT of client sockets (see nbd_conn_new). */
+#define NBD_SRV_TCP_NOTSENT_LOWAT (128 * 1024)
 /* Plain-socket READs of at least this size from a file use sendfile(). */
 #define NBD_SRV_SENDFILE_MIN (64 * 1024)
 /* Data buffers come in power-of-two size classes from 64 KiB to 32 MiB;
@@ -108,7 +114,7 @@ typedef enum {
 typedef struct NbdIoThread {
     GThread *thread;
     GMainContext *ctx;
-    GMainLoop *loop;
+    gint quit;              /* atomic: leave the loop */
     gint nconns;            /* atomic: for placing new connections */
 } NbdIoThread;
 
@@ -308,6 +314,12 @@ void nbd_server_conn_finished(WdNbdServer *s, NbdConn *c);
 /* Runs wd_authz_check() on the main thread, then nbd_hs_authz_done() on
  * the connection's I/O thread. */
 void nbd_server_authz_async(WdNbdServer *s, NbdConn *c, char *identity);
+/* A buffer with at least @len data bytes (aligned for c->exp), from the
+ * server's pool; any thread. */
+NbdBuf *nbd_conn_buf_get(NbdConn *c, size_t len);
+void nbd_conn_buf_put(NbdConn *c, NbdBuf *b);
+/* Frees the pool (server teardown). */
+void nbd_server_pool_clear(WdNbdServer *s);
 /* Transmission flags for @exp as negotiated on @c. */
 uint16_t nbd_export_eflags(WdNbdExport *exp, bool structured);
 
@@ -348,12 +360,6 @@ static inline size_t nbd_conn_avail(NbdConn *c)
 void nbd_conn_send(NbdConn *c, NbdOut *o);
 /* Sends @len bytes copied from @data (handshake output). */
 void nbd_conn_send_copy(NbdConn *c, const void *data, size_t len);
-/* A buffer with at least @len data bytes (aligned for c->exp), from the
- * server's pool; any thread. */
-NbdBuf *nbd_conn_buf_get(NbdConn *c, size_t len);
-void nbd_conn_buf_put(NbdConn *c, NbdBuf *b);
-/* Frees the pool (server teardown). */
-void nbd_server_pool_clear(WdNbdServer *s);
 /* The request's reply was sent (or dropped): accounting, wake-ups. */
 void nbd_conn_req_finished(NbdReq *req);
 /* Queued output bytes (any thread). */

@@ -22,6 +22,8 @@
 #include "runtime/nbd/nbd-conn-priv.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/sendfile.h>
@@ -70,6 +72,15 @@ NbdConn *nbd_conn_new(WdNbdServer *s, WdChannel *ch, NbdIoThread *io,
     c->ch = wd_channel_ref(ch);
     c->fd = wd_channel_get_fd(ch);
     c->id = id;
+    /*
+     * Keep little unsent data in the kernel: on loopback whoever sends
+     * the ACK that opens the window pays for transmitting what queued
+     * up, so a deep queue makes the client (the bottleneck of a copy)
+     * do our work.  Measured with nbdcopy over TLS: client CPU -25 %,
+     * throughput +20 %.  Not for unix sockets (the call just fails).
+     */
+    setsockopt(c->fd, IPPROTO_TCP, TCP_NOTSENT_LOWAT,
+               &(int){ NBD_SRV_TCP_NOTSENT_LOWAT }, sizeof(int));
     c->peer = g_strdup(peer ? peer : ch->name ? ch->name : "(unknown)");
     c->in_cap = 4096;
     c->in = g_malloc(c->in_cap);
@@ -82,12 +93,6 @@ NbdConn *nbd_conn_ref(NbdConn *c)
 {
     g_atomic_int_inc(&c->refcount);
     return c;
-}
-
-static void buf_free(NbdBuf *b)
-{
-    free(b->base);
-    g_free(b);
 }
 
 static void out_free(NbdOut *o)
@@ -463,6 +468,9 @@ void nbd_conn_send(NbdConn *c, NbdOut *o)
 {
     bool done = false, failed = false;
 
+    /* Once @o is queued (or released) its request's reference on @c may
+     * go at any moment, from the I/O thread: keep our own. */
+    nbd_conn_ref(c);
     g_mutex_lock(&c->send_lock);
     if (g_atomic_int_get(&c->broken)) {
         done = true;
@@ -506,6 +514,7 @@ void nbd_conn_send(NbdConn *c, NbdOut *o)
             nbd_conn_schedule_kick(c);
         }
     }
+    nbd_conn_unref(c);
 }
 
 void nbd_conn_send_copy(NbdConn *c, const void *data, size_t len)
@@ -569,78 +578,6 @@ static void conn_drain(NbdConn *c)
 size_t nbd_conn_queued(NbdConn *c)
 {
     return (size_t)g_atomic_int_get(&c->outq_bytes);
-}
-
-/* ---- buffers ------------------------------------------------------------ */
-
-NbdBuf *nbd_conn_buf_get(NbdConn *c, size_t len)
-{
-    WdNbdServer *s = c->server;
-    size_t room = NBD_SRV_HDR_ROOM;
-    int cls = 0;
-    NbdBuf *b = NULL;
-    void *base;
-
-    while (cls < NBD_SRV_BUF_CLASSES &&
-           ((size_t)1 << (NBD_SRV_BUF_MIN_SHIFT + cls)) < len) {
-        cls++;
-    }
-    if (c->exp && c->exp->min_block > room) {
-        cls = NBD_SRV_BUF_CLASSES;      /* exotic alignment: not pooled */
-        room = c->exp->min_block;
-    }
-    if (cls < NBD_SRV_BUF_CLASSES) {
-        g_mutex_lock(&s->buf_lock);
-        if (s->free_bufs[cls]->len) {
-            b = g_ptr_array_steal_index_fast(s->free_bufs[cls],
-                                             s->free_bufs[cls]->len - 1);
-            s->pooled_bytes -= b->cap;
-        }
-        g_mutex_unlock(&s->buf_lock);
-        if (b) {
-            return b;
-        }
-        len = (size_t)1 << (NBD_SRV_BUF_MIN_SHIFT + cls);
-    } else {
-        cls = -1;
-    }
-    if (posix_memalign(&base, room, room + len) != 0) {
-        g_error("out of memory allocating a %zu byte NBD buffer", len);
-    }
-    b = g_new(NbdBuf, 1);
-    b->base = base;
-    b->room = room;
-    b->cap = len;
-    b->cls = cls;
-    return b;
-}
-
-void nbd_conn_buf_put(NbdConn *c, NbdBuf *b)
-{
-    WdNbdServer *s = c->server;
-
-    if (b->cls >= 0) {
-        g_mutex_lock(&s->buf_lock);
-        if (s->pooled_bytes + b->cap <= NBD_SRV_POOL_BYTES) {
-            g_ptr_array_add(s->free_bufs[b->cls], b);
-            s->pooled_bytes += b->cap;
-            b = NULL;
-        }
-        g_mutex_unlock(&s->buf_lock);
-    }
-    if (b) {
-        buf_free(b);
-    }
-}
-
-void nbd_server_pool_clear(WdNbdServer *s)
-{
-    for (int i = 0; i < NBD_SRV_BUF_CLASSES; i++) {
-        for (guint j = 0; j < s->free_bufs[i]->len; j++) {
-            buf_free(g_ptr_array_index(s->free_bufs[i], j));
-        }
-        g_ptr_array_free(s->free_bufs[i], TRUE);
-    }
 }
 
 /* ---- accounting and wake-ups -------------------------------------------- */

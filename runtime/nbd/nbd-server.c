@@ -17,6 +17,12 @@
 #include "runtime/log.h"
 #include "runtime/object.h"
 
+static void buf_free(NbdBuf *b)
+{
+    free(b->base);
+    g_free(b);
+}
+
 /* ---- exports -------------------------------------------------------------- */
 
 /* Can READs of @node be served on an I/O thread without waiting for a
@@ -335,6 +341,78 @@ bool wd_nbd_server_remove_export(WdNbdServer *s, const char *name,
     return true;
 }
 
+/* ---- data buffers (server-wide pool) ------------------------------------------------------------ */
+
+NbdBuf *nbd_conn_buf_get(NbdConn *c, size_t len)
+{
+    WdNbdServer *s = c->server;
+    size_t room = NBD_SRV_HDR_ROOM;
+    int cls = 0;
+    NbdBuf *b = NULL;
+    void *base;
+
+    while (cls < NBD_SRV_BUF_CLASSES &&
+           ((size_t)1 << (NBD_SRV_BUF_MIN_SHIFT + cls)) < len) {
+        cls++;
+    }
+    if (c->exp && c->exp->min_block > room) {
+        cls = NBD_SRV_BUF_CLASSES;      /* exotic alignment: not pooled */
+        room = c->exp->min_block;
+    }
+    if (cls < NBD_SRV_BUF_CLASSES) {
+        g_mutex_lock(&s->buf_lock);
+        if (s->free_bufs[cls]->len) {
+            b = g_ptr_array_steal_index_fast(s->free_bufs[cls],
+                                             s->free_bufs[cls]->len - 1);
+            s->pooled_bytes -= b->cap;
+        }
+        g_mutex_unlock(&s->buf_lock);
+        if (b) {
+            return b;
+        }
+        len = (size_t)1 << (NBD_SRV_BUF_MIN_SHIFT + cls);
+    } else {
+        cls = -1;
+    }
+    if (posix_memalign(&base, room, room + len) != 0) {
+        g_error("out of memory allocating a %zu byte NBD buffer", len);
+    }
+    b = g_new(NbdBuf, 1);
+    b->base = base;
+    b->room = room;
+    b->cap = len;
+    b->cls = cls;
+    return b;
+}
+
+void nbd_conn_buf_put(NbdConn *c, NbdBuf *b)
+{
+    WdNbdServer *s = c->server;
+
+    if (b->cls >= 0) {
+        g_mutex_lock(&s->buf_lock);
+        if (s->pooled_bytes + b->cap <= NBD_SRV_POOL_BYTES) {
+            g_ptr_array_add(s->free_bufs[b->cls], b);
+            s->pooled_bytes += b->cap;
+            b = NULL;
+        }
+        g_mutex_unlock(&s->buf_lock);
+    }
+    if (b) {
+        buf_free(b);
+    }
+}
+
+void nbd_server_pool_clear(WdNbdServer *s)
+{
+    for (int i = 0; i < NBD_SRV_BUF_CLASSES; i++) {
+        for (guint j = 0; j < s->free_bufs[i]->len; j++) {
+            buf_free(g_ptr_array_index(s->free_bufs[i], j));
+        }
+        g_ptr_array_free(s->free_bufs[i], TRUE);
+    }
+}
+
 /* ---- connections ---------------------------------------------------------- */
 
 static bool take_client(WdNbdServer *s, WdChannel *ch, GError **errp)
@@ -516,7 +594,10 @@ static gpointer io_thread_main(gpointer opaque)
     NbdIoThread *t = opaque;
 
     g_main_context_push_thread_default(t->ctx);
-    g_main_loop_run(t->loop);
+    /* Not g_main_loop_run(): a quit before it starts would be lost. */
+    while (!g_atomic_int_get(&t->quit)) {
+        g_main_context_iteration(t->ctx, TRUE);
+    }
     g_main_context_pop_thread_default(t->ctx);
     return NULL;
 }
@@ -527,10 +608,10 @@ static void stop_io_threads(WdNbdServer *s)
         NbdIoThread *t = &s->io[i];
 
         if (t->thread) {
-            g_main_loop_quit(t->loop);
+            g_atomic_int_set(&t->quit, 1);
+            g_main_context_wakeup(t->ctx);
             g_thread_join(t->thread);
         }
-        g_main_loop_unref(t->loop);
         /* Pending sources (kicks) drop their connection references. */
         g_main_context_unref(t->ctx);
     }
@@ -595,7 +676,6 @@ WdNbdServer *wd_nbd_server_new(const WdNbdServerConfig *cfg, GError **errp)
         NbdIoThread *t = &s->io[i];
 
         t->ctx = g_main_context_new();
-        t->loop = g_main_loop_new(t->ctx, FALSE);
         t->thread = g_thread_try_new(tname, io_thread_main, t, errp);
         if (!t->thread) {
             wd_nbd_server_free(s);

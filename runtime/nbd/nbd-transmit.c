@@ -319,6 +319,29 @@ static void tx_dispatch(NbdConn *c, NbdReq *req)
         req->type == NBD_CMD_TRIM) {
         g_atomic_int_set(&c->dirty, 1);
     }
+    if (req->type == NBD_CMD_WRITE && req->len && !c->tls_active &&
+        c->exp->inline_mode == NBD_INLINE_ALWAYS &&
+        req->len <= NBD_SRV_INLINE_READ_MAX) {
+        /* RAM (memory node, tmpfs): writing is a memcpy, cheaper than
+         * the hand-off to a worker and back (plain: +25 % nbdcopy
+         * write throughput).  Not with TLS, where decryption already
+         * keeps this thread busy: the memcpy belongs on another core. */
+        int ret = wd_block_pwrite(c->exp->node, req->offset,
+                                  nbd_buf_data(req->buf), req->len,
+                                  (req->flags & NBD_CMD_FLAG_FUA) ?
+                                  WD_BLOCK_FUA : 0);
+        uint8_t *p = batch_room(c, 64);
+
+        if (ret < 0) {
+            c->batch_len += put_error(c, p, req->type, req->cookie,
+                                      nbd_errno_to_wire(ret));
+        } else {
+            put_simple(p, 0, req->cookie);
+            c->batch_len += sizeof(NbdSimpleReply);
+        }
+        nbd_conn_req_finished(req);
+        return;
+    }
     g_thread_pool_push(c->server->pool, req, NULL);
 }
 
@@ -639,22 +662,6 @@ static void worker_block_status(NbdReq *req)
         pos += pnum;
         if (max == 1) {
             break;
-        }
-    }
-    if (n && max > 1 && pos == end && end < e->size) {
-        /* The spec lets the last extent run past the request: tell the
-         * client how far the final state goes (as nbdkit does), which
-         * spares it further queries. */
-        uint64_t room = UINT32_MAX - be32toh(d[n - 1].length), pnum;
-        int st;
-
-        room = MIN(room, e->size - end) & ~(uint64_t)511;
-        if (room && wd_block_block_status(e->node, end, room, &pnum,
-                                          &st) == 0 &&
-            (((st & WD_BLOCK_DATA) ? 0 : NBD_STATE_HOLE) |
-             ((st & WD_BLOCK_ZERO) ? NBD_STATE_ZERO : 0)) ==
-            be32toh(d[n - 1].status_flags)) {
-            d[n - 1].length = htobe32(be32toh(d[n - 1].length) + pnum);
         }
     }
     memcpy(nbd_buf_data(b), &id, 4);

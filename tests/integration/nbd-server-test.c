@@ -187,6 +187,7 @@ int main(int argc, char **argv)
     g_autoptr(GOptionContext) ctx = g_option_context_new("- NBD server "
                                                          "test driver");
     g_autoptr(GError) err = NULL;
+    int ret;
 
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
@@ -212,5 +213,16 @@ int main(int argc, char **argv)
     if (o.debug) {
         wd_log_set_level(WD_LOG_DEBUG);
     }
-    return run(&o);
+    ret = run(&o);
+    /* GOption allocated these; LeakSanitizer runs over this program. */
+    g_free(o.file);
+    g_free(o.name);
+    g_free(o.description);
+    g_free(o.unix_path);
+    g_free(o.tcp_host);
+    g_free(o.port);
+    g_free(o.x509_dir);
+    g_free(o.psk_dir);
+    g_free(o.authz_identity);
+    return ret;
 }

@@ -96,6 +96,11 @@ stop_server() {
         kill "$srv_pid" 2>/dev/null
         wait "$srv_pid" 2>/dev/null
         srv_pid=
+        # Under ASan/UBSan (CI) the server must also exit clean.
+        if grep -qE "Sanitizer|runtime error" "$tmp/srv.log"; then
+            not_ok "server exits without sanitizer reports" \
+                "$(cat "$tmp/srv.log")"
+        fi
     fi
 }
 
