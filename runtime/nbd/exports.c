@@ -29,6 +29,9 @@ typedef struct {
 } Export;
 
 static GHashTable *servers;   /* id ("" = default) -> WdNbdServer* */
+/* Objects the default server holds (tls-creds, tls-authz ids). */
+static GPtrArray *default_holds;
+#define DEFAULT_HOLDER "nbd-server (nbd-server-start)"
 static GPtrArray *exports;    /* Export*, creation order */
 
 static void init(void)
@@ -141,6 +144,16 @@ bool wd_nbd_servers_remove(const char *id, GError **errp)
     }
     g_hash_table_remove(servers, key);
     wd_nbd_server_free(s);
+    if (!id && default_holds) {
+        for (guint i = 0; i < default_holds->len; i++) {
+            WdObject *obj = wd_object_find(g_ptr_array_index(default_holds,
+                                                             i));
+            if (obj) {
+                wd_object_release(obj, DEFAULT_HOLDER);
+            }
+        }
+        g_clear_pointer(&default_holds, g_ptr_array_unref);
+    }
     /* Exports whose done() did not run yet are gone with the server. */
     for (guint i = exports->len; i-- > 0;) {
         Export *e = g_ptr_array_index(exports, i);
@@ -189,10 +202,21 @@ bool wd_nbd_server_start_default(const SocketAddress *addr,
         .name = "nbd-server",
     };
     WdNbdServer *s = wd_nbd_server_new(&cfg, errp);
-    if (!s) {
+    if (!s || !wd_nbd_servers_add(NULL, s, errp)) {
+        g_clear_pointer(&s, wd_nbd_server_free);
         return false;
     }
-    return wd_nbd_servers_add(NULL, s, errp);
+    /* Credentials and authz in use by the server cannot be deleted. */
+    default_holds = g_ptr_array_new_with_free_func(g_free);
+    const char *held[] = { tls_creds, tls_authz };
+    for (size_t i = 0; i < G_N_ELEMENTS(held); i++) {
+        WdObject *obj = held[i] ? wd_object_find(held[i]) : NULL;
+        if (obj) {
+            wd_object_hold(obj, DEFAULT_HOLDER);
+            g_ptr_array_add(default_holds, g_strdup(held[i]));
+        }
+    }
+    return true;
 }
 
 /* Which server an export goes to: named, the default, or the only one. */

@@ -59,3 +59,15 @@ qemu-io -r -f raw -c 'read -P 0x3c 65536 65536' "nbd+unix:///re?socket=$tmp/re.s
 cmp <(dd if=up.img bs=64k skip=1 count=1 status=none) <(head -c 65536 /dev/zero | tr '\0' '\074') \
     || fail "data did not reach the upstream image"
 ok "re-export: plain unix front for a TLS warden export (nbd block driver)"
+
+# Credentials used by the nbd-server-start server cannot be deleted.
+start_daemon --object tls-creds-x509,id=t0,endpoint=server,dir="$tmp/pki"
+Q() { "$WARDEN" qmp "$tmp/qmp.sock" "$@"; }
+Q nbd-server-start addr.type=unix addr.data.path="$tmp/ds.sock" tls-creds=t0 >/dev/null \
+    || fail "nbd-server-start with TLS"
+out=$(Q object-del id=t0 2>&1) && fail "deleted credentials in use"
+[ "$out" = "object 't0' is in use by 'nbd-server (nbd-server-start)' and cannot be deleted; delete the user first" ] \
+    || fail "in-use message: $out"
+Q nbd-server-stop >/dev/null || fail "nbd-server-stop"
+Q object-del id=t0 >/dev/null || fail "object-del after stop"
+ok "credentials in use by the NBD server cannot be deleted until it stops"
