@@ -195,6 +195,14 @@ fi
 start_peer_server --dir "$tmp/srv" --verify-peer
 gcli hello "${x509_cli[@]}" localhost
 wait_peer
+# Once, under heavy load, neither side finished within 20 s (rc 142 is
+# our own alarm, not a verdict); retry that hang once. A wrong outcome
+# (rc 0, or another message) still fails.
+if [ "$PEER_RC" = 142 ]; then
+    start_peer_server --dir "$tmp/srv" --verify-peer
+    gcli hello "${x509_cli[@]}" localhost
+    wait_peer
+fi
 if [ "$PEER_RC" = 1 ] && contains "$tmp/peer.err" \
    "tls-peer: Verify failed: No certificate was found. The client sent no certificate signed by a CA in $tmp/srv/ca-cert.pem; with verify-peer on, it needs one"; then
     ok "gnutls-cli without client cert -> our server refuses it"
