@@ -10,48 +10,7 @@
 
 requires gnutls-cli certtool
 
-# ---- helpers (see test-monitor-tls.sh) ------------------------------------
-
-# start_tls_daemon OPTS... -- DAEMON-ARGS...: one TCP monitor per OPTS on
-# free ports PORTS[] (monitors are created in order, so once the control
-# socket $tmp/qmp.sock exists every port is bound); retried if a port
-# was taken meanwhile.
-start_tls_daemon() {
-    local suffixes=() args=() _try i
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do suffixes+=("$1"); shift; done
-    [ $# -gt 0 ] && shift
-    for _try in 1 2 3 4 5; do
-        PORTS=()
-        args=()
-        for i in "${!suffixes[@]}"; do
-            PORTS[i]=$(free_port)
-            args+=(--monitor "tcp:127.0.0.1:${PORTS[$i]}${suffixes[$i]}")
-        done
-        rm -f "$tmp/qmp.sock"
-        "$WARDEN" daemon "$@" "${args[@]}" --monitor "unix:$tmp/qmp.sock" \
-            >"$tmp/daemon.log" 2>&1 &
-        DAEMON_PID=$!
-        for ((i = 0; i < 200; i++)); do
-            [ -S "$tmp/qmp.sock" ] && break
-            kill -0 "$DAEMON_PID" 2>/dev/null || break
-            sleep 0.05
-        done
-        if [ -S "$tmp/qmp.sock" ]; then
-            cleanup_fn "kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
-            return 0
-        fi
-        kill "$DAEMON_PID" 2>/dev/null
-        wait "$DAEMON_PID" 2>/dev/null
-        grep -q "Address already in use" "$tmp/daemon.log" ||
-            fail "daemon did not start: $(cat "$tmp/daemon.log")"
-    done
-    fail "no free port for the monitors after 5 tries"
-}
-
-stop_daemon() {
-    kill "$DAEMON_PID" 2>/dev/null
-    wait "$DAEMON_PID" 2>/dev/null
-}
+# ---- helpers (start_tls_daemon, stop_daemon: functions.sh) ---------------
 
 # connect PORT CLIENT: QMP over TLS as CLIENT (a directory with
 # ca-cert.pem, client-cert.pem, client-key.pem); "served" if the

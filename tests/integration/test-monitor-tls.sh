@@ -12,50 +12,6 @@ requires gnutls-cli certtool psktool
 
 # ---- helpers -------------------------------------------------------------
 
-# start_tls_daemon OPTS... -- DAEMON-ARGS...: warden daemon with one TCP
-# monitor "tcp:127.0.0.1:PORT<OPTS>" per OPTS argument (ports in PORTS[],
-# PORT = the first), plus the plain control monitor $tmp/qmp.sock created
-# after them: once that socket exists, every TCP port is bound by our
-# daemon (monitors are created in order; a failed bind exits). A port
-# taken between choosing and binding it is retried with new ones.
-start_tls_daemon() {
-    local suffixes=() args=() _try i
-    while [ $# -gt 0 ] && [ "$1" != -- ]; do suffixes+=("$1"); shift; done
-    [ $# -gt 0 ] && shift
-    for _try in 1 2 3 4 5; do
-        PORTS=()
-        args=()
-        for i in "${!suffixes[@]}"; do
-            PORTS[i]=$(free_port)
-            args+=(--monitor "tcp:127.0.0.1:${PORTS[$i]}${suffixes[$i]}")
-        done
-        PORT=${PORTS[0]}
-        rm -f "$tmp/qmp.sock"
-        "$WARDEN" daemon "$@" "${args[@]}" --monitor "unix:$tmp/qmp.sock" \
-            >"$tmp/daemon.log" 2>&1 &
-        DAEMON_PID=$!
-        for ((i = 0; i < 200; i++)); do
-            [ -S "$tmp/qmp.sock" ] && break
-            kill -0 "$DAEMON_PID" 2>/dev/null || break
-            sleep 0.05
-        done
-        if [ -S "$tmp/qmp.sock" ]; then
-            cleanup_fn "kill $DAEMON_PID 2>/dev/null; wait $DAEMON_PID 2>/dev/null"
-            return 0
-        fi
-        kill "$DAEMON_PID" 2>/dev/null
-        wait "$DAEMON_PID" 2>/dev/null
-        grep -q "Address already in use" "$tmp/daemon.log" ||
-            fail "daemon did not start: $(cat "$tmp/daemon.log")"
-    done
-    fail "no free port for the monitor after 5 tries"
-}
-
-stop_daemon() {
-    kill "$DAEMON_PID" 2>/dev/null
-    wait "$DAEMON_PID" 2>/dev/null
-}
-
 # tls_qmp CERTDIR [PORT]: qmp_capabilities + query-version over TLS with
 # gnutls-cli, presenting CERTDIR's client certificate and trusting its
 # CA. gnutls-cli sends close_notify at the end of its input and keeps
