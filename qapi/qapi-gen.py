@@ -14,6 +14,7 @@ Schema entities (one JSON object each):
   {"enum": N, "data": [{"name":..., "doc":...}], "doc": ...}
   {"struct": N, "base": S?, "data": {member: spec}, "doc": ...}
   {"union": N, "base": S | {members}, "discriminator": M, "data": {case: S}}
+  {"alternate": N, "data": {case: "str" | S}}  (a string or an object)
   {"object": type-name, "props": S, "parent": P?, "abstract": bool?, "doc"}
   {"command": N, "data": {members} | S, "boxed": bool?, "returns": T?}
   {"event": N, "data": {members}?}
@@ -74,6 +75,11 @@ def gen_introspect(s):
             ent['tag'] = u['disc']
             ent['variants'] = [{'case': case, 'type': ref(bt)}
                                for case, bt in u['branches'].items()]
+        elif t in s.alternates:
+            ent = {'name': masked, 'meta-type': 'alternate'}
+            entries.append(ent)
+            ent['members'] = [{'type': ref(bt)} for bt in
+                              s.alternates[t]['branches'].values()]
         return masked
 
     def members(ms):

@@ -85,6 +85,7 @@ class Schema:
         self.enums = {}
         self.structs = {}
         self.unions = {}
+        self.alternates = {}
         self.objects = []
         self.commands = []
         self.events = []
@@ -122,6 +123,11 @@ class Schema:
             self.add_union(ent['union'], ent.get('base'),
                            ent['discriminator'], ent['data'],
                            ent.get('doc', ''))
+        elif 'alternate' in ent:
+            name = ent['alternate']
+            self.alternates[name] = {'name': name, 'branches': ent['data'],
+                                     'doc': ent.get('doc', '')}
+            self.order.append(name)
         elif 'object' in ent:
             self.objects.append(ent)
         elif 'command' in ent:
@@ -192,7 +198,7 @@ class Schema:
             if isinstance(t, list):
                 return known(t[0])
             return (t in BUILTINS or t in self.enums or t in self.structs
-                    or t in self.unions)
+                    or t in self.unions or t in self.alternates)
         for s in self.structs.values():
             if s['base'] and s['base'] not in self.structs:
                 raise SchemaError('%s: unknown base %s' % (s['name'],
@@ -206,6 +212,12 @@ class Schema:
                 if t not in self.structs:
                     raise SchemaError('%s: branch %s must be a struct'
                                       % (u['name'], case))
+        for a in self.alternates.values():
+            kinds = [self.alt_json(t) for t in a['branches'].values()]
+            if None in kinds or len(set(kinds)) != len(kinds):
+                raise SchemaError('%s: an alternate takes one str branch '
+                                  'and one struct or union branch'
+                                  % a['name'])
 
     # -- helpers ---------------------------------------------------------
     def all_members(self, sname):
@@ -226,6 +238,8 @@ class Schema:
             return 'struct'
         if t in self.unions:
             return 'union'
+        if t in self.alternates:
+            return 'alternate'
         raise SchemaError('unknown type %r' % (t,))
 
     def ctype(self, t):
@@ -242,5 +256,13 @@ class Schema:
         return c_name(t, False)
 
     def is_ptr(self, t):
-        return self.kind(t) in ('list', 'struct', 'union') or t in (
-            'str', 'any')
+        return self.kind(t) in ('list', 'struct', 'union',
+                                'alternate') or t in ('str', 'any')
+
+    def alt_json(self, t):
+        """The JSON type that selects alternate branch @t, or None."""
+        if t == 'str':
+            return 'string'
+        if t in self.structs or t in self.unions:
+            return 'object'
+        return None

@@ -14,6 +14,7 @@ typedef struct {
     WdBlockNode *node;
     char *driver;
     char *filename;
+    char *parent;              /* set when created inline by its parent */
     GPtrArray *users;          /* char*: "block export 'exp0'" */
 } Blockdev;
 
@@ -25,6 +26,7 @@ static void blockdev_free(Blockdev *b)
     wd_block_node_unref(b->node);
     g_free(b->driver);
     g_free(b->filename);
+    g_free(b->parent);
     g_ptr_array_unref(b->users);
     g_free(b);
 }
@@ -126,12 +128,37 @@ static WdBlockNode *open_nbd(const char *name, const BlockdevOptionsNbd *o,
     return wd_block_nbd_open(name, &cfg, errp);
 }
 
-WdBlockNode *wd_blockdev_add(const BlockdevOptions *opts, GError **errp)
+static void remove_node(Blockdev *b);
+static WdBlockNode *blockdev_add(const BlockdevOptions *opts,
+                                 bool inherit_ro, GError **errp);
+
+/*
+ * The child of a raw node: an existing node by name, or a new node from
+ * inline options (QEMU's BlockdevRef), which inherits read-only from its
+ * parent unless it says otherwise and is deleted with it. *@created is set
+ * to the new node's entry so that a failing parent can undo it.
+ */
+static WdBlockNode *open_child(const BlockdevRef *ref, bool parent_ro,
+                               Blockdev **created, GError **errp)
+{
+    if (ref->type == BLOCKDEV_REF_KIND_REFERENCE) {
+        return wd_blockdev_find(ref->u.reference, errp);
+    }
+    WdBlockNode *child = blockdev_add(ref->u.definition, parent_ro, errp);
+    if (child) {
+        *created = g_hash_table_lookup(nodes, wd_block_node_name(child));
+    }
+    return child;
+}
+
+static WdBlockNode *blockdev_add(const BlockdevOptions *opts,
+                                 bool inherit_ro, GError **errp)
 {
     g_autofree char *filename = NULL;
     const char *name = opts->node_name;
-    bool ro = opts->read_only;
-    WdBlockNode *node = NULL;
+    bool ro = opts->has_read_only ? opts->read_only : inherit_ro;
+    WdBlockNode *node = NULL, *child = NULL;
+    Blockdev *inline_child = NULL;
 
     init();
     if (name && g_hash_table_contains(nodes, name)) {
@@ -150,11 +177,11 @@ WdBlockNode *wd_blockdev_add(const BlockdevOptions *opts, GError **errp)
         break;
     case BLOCKDEV_DRIVER_RAW: {
         const BlockdevOptionsRaw *r = opts->u.raw;
-        WdBlockNode *child = wd_blockdev_find(r->file, errp);
+        child = open_child(r->file, ro, &inline_child, errp);
         if (!child) {
             return NULL;
         }
-        Blockdev *cb = g_hash_table_lookup(nodes, r->file);
+        Blockdev *cb = g_hash_table_lookup(nodes, wd_block_node_name(child));
         filename = g_strdup(cb->filename);
         node = wd_block_raw_new(name, child, r->offset,
                                 r->has_size ? r->size : 0, errp);
@@ -167,26 +194,37 @@ WdBlockNode *wd_blockdev_add(const BlockdevOptions *opts, GError **errp)
         wd_error_setg(errp, "unsupported block driver");
         return NULL;
     }
+    if (node && g_hash_table_contains(nodes, wd_block_node_name(node))) {
+        wd_error_setg(errp, "Duplicate nodes with node-name='%s'",
+                      wd_block_node_name(node));
+        g_clear_pointer(&node, wd_block_node_unref);
+    }
     if (!node) {
+        if (inline_child) {
+            remove_node(inline_child);
+        }
         return NULL;
     }
     name = wd_block_node_name(node);
-    if (g_hash_table_contains(nodes, name)) {
-        wd_block_node_unref(node);
-        wd_error_setg(errp, "Duplicate nodes with node-name='%s'", name);
-        return NULL;
-    }
     Blockdev *b = g_new0(Blockdev, 1);
     b->node = node;
     b->driver = g_strdup(BlockdevDriver_str(opts->driver));
     b->filename = g_steal_pointer(&filename);
     b->users = g_ptr_array_new_with_free_func(g_free);
-    if (opts->driver == BLOCKDEV_DRIVER_RAW) {
-        wd_blockdev_use(opts->u.raw->file, name);
+    if (child) {
+        wd_blockdev_use(wd_block_node_name(child), name);
     }
-    g_hash_table_insert(nodes, (gpointer)wd_block_node_name(node), b);
+    if (inline_child) {
+        inline_child->parent = g_strdup(name);
+    }
+    g_hash_table_insert(nodes, (gpointer)name, b);
     g_ptr_array_add(order, b);
     return node;
+}
+
+WdBlockNode *wd_blockdev_add(const BlockdevOptions *opts, GError **errp)
+{
+    return blockdev_add(opts, false, errp);
 }
 
 WdBlockNode *wd_blockdev_add_arg(const char *arg, GError **errp)
@@ -202,55 +240,28 @@ WdBlockNode *wd_blockdev_add_arg(const char *arg, GError **errp)
     return wd_blockdev_add(opts, errp);
 }
 
-static WdBlockNode *image_opts_tree(json_t *tree, bool kv, bool read_only,
-                                    int depth, GError **errp)
-{
-    json_t *file = json_object_get(tree, "file");
-
-    if (depth > 4) {
-        wd_error_setg(errp, "image options nested too deeply");
-        return NULL;
-    }
-    if (read_only && !json_object_get(tree, "read-only")) {
-        json_object_set_new(tree, "read-only",
-                            kv ? json_string("on") : json_true());
-    }
-    g_autoptr(WdBlockNode) child = NULL;
-    if (json_is_object(file)) {
-        /* Open the nested child first and refer to it by node name. */
-        child = image_opts_tree(file, kv, read_only, depth + 1, errp);
-        if (!child) {
-            return NULL;
-        }
-        json_object_set_new(tree, "file",
-                            json_string(wd_block_node_name(child)));
-        Blockdev *b = g_new0(Blockdev, 1);
-        b->node = wd_block_node_ref(child);
-        b->driver = g_strdup("file");
-        b->filename = g_strdup(wd_block_node_name(child));
-        b->users = g_ptr_array_new_with_free_func(g_free);
-        init();
-        g_hash_table_insert(nodes, (gpointer)wd_block_node_name(child), b);
-        g_ptr_array_add(order, b);
-    }
-    g_autoptr(BlockdevOptions) opts = NULL;
-    if (!qapi_in_BlockdevOptions(tree, NULL, kv, &opts, errp)) {
-        return NULL;
-    }
-    WdBlockNode *node = wd_blockdev_add(opts, errp);
-    return node ? wd_block_node_ref(node) : NULL;
-}
-
 WdBlockNode *wd_blockdev_add_image_opts(const char *arg, bool read_only,
                                         GError **errp)
 {
     g_autoptr(json_t) tree = wd_keyval_or_json_parse(arg, "driver", NULL,
                                                      errp);
 
+    bool kv = arg[0] != '{';
+    g_autoptr(BlockdevOptions) opts = NULL;
+
     if (!tree) {
         return NULL;
     }
-    return image_opts_tree(tree, arg[0] != '{', read_only, 0, errp);
+    if (read_only && !json_object_get(tree, "read-only")) {
+        /* Inline children inherit it. */
+        json_object_set_new(tree, "read-only",
+                            kv ? json_string("on") : json_true());
+    }
+    if (!qapi_in_BlockdevOptions(tree, NULL, kv, &opts, errp)) {
+        return NULL;
+    }
+    WdBlockNode *node = wd_blockdev_add(opts, errp);
+    return node ? wd_block_node_ref(node) : NULL;
 }
 
 WdBlockNode *wd_blockdev_find(const char *node_name, GError **errp)
@@ -285,18 +296,26 @@ void wd_blockdev_release(const char *node_name, const char *user)
     }
 }
 
+/* Removes @b, releases what it used and deletes the children it created
+ * inline. */
 static void remove_node(Blockdev *b)
 {
-    const char *name = wd_block_node_name(b->node);
+    g_autofree char *name = g_strdup(wd_block_node_name(b->node));
+    Blockdev *inline_child = NULL;
 
-    /* A raw node uses its child: release it. */
     for (guint i = 0; i < order->len; i++) {
         Blockdev *o = g_ptr_array_index(order, i);
         wd_blockdev_release(wd_block_node_name(o->node), name);
+        if (o->parent && strcmp(o->parent, name) == 0) {
+            inline_child = o;
+        }
     }
     g_hash_table_remove(nodes, name);
     g_ptr_array_remove(order, b);
     blockdev_free(b);
+    if (inline_child) {
+        remove_node(inline_child);
+    }
 }
 
 bool wd_blockdev_del(const char *node_name, GError **errp)
@@ -307,6 +326,12 @@ bool wd_blockdev_del(const char *node_name, GError **errp)
     if (!b) {
         wd_error_setg(errp, "Failed to find node with node-name='%s'",
                       node_name);
+        return false;
+    }
+    if (b->parent) {
+        wd_error_setg(errp, "Node '%s' was created with node '%s' and is "
+                      "deleted with it; delete '%s' instead", node_name,
+                      b->parent, b->parent);
         return false;
     }
     if (b->users->len) {

@@ -154,6 +154,50 @@ try:
         "Failed to find node with node-name='mem0'"
     ok('blockdev-add/blockdev-del/query-named-block-nodes')
 
+    # A format node with its protocol child inline (QEMU's BlockdevRef):
+    # the child gets a generated name, inherits read-only, cannot be
+    # deleted on its own and goes with its parent.
+    assert q.cmd('blockdev-add', {'driver': 'raw', 'node-name': 'fmt0',
+                                  'read-only': True, 'offset': 4096,
+                                  'file': {'driver': 'file',
+                                           'filename': img}}) \
+        == {'return': {}}
+    nodes = {x['node-name']: x for x in
+             q.cmd('query-named-block-nodes')['return']}
+    kids = [k for k in nodes if k.startswith('#block')]
+    assert len(kids) == 1 and nodes[kids[0]]['ro'], nodes
+    assert nodes['fmt0']['ro'] and nodes['fmt0']['drv'] == 'raw', nodes
+    assert err(q.cmd('blockdev-del', {'node-name': kids[0]})) == \
+        "Node '%s' was created with node 'fmt0' and is deleted with it; " \
+        "delete 'fmt0' instead" % kids[0]
+    assert q.cmd('nbd-server-start', {'addr': {'type': 'unix', 'data': {
+        'path': nbd_sock}}}) == {'return': {}}
+    assert q.cmd('block-export-add', {'type': 'nbd', 'id': 'f0',
+                                      'node-name': 'fmt0'}) == {'return': {}}
+    out = run('qemu-io', '-r', '-f', 'raw', '-c', 'read -P 0x5a 0 4096',
+              'nbd+unix:///fmt0?socket=' + nbd_sock)
+    assert 'read 4096/4096' in out, out
+    assert q.cmd('block-export-del', {'id': 'f0'}) == {'return': {}}
+    assert q.cmd('nbd-server-stop') == {'return': {}}
+    assert q.cmd('blockdev-del', {'node-name': 'fmt0'}) == {'return': {}}
+    nodes = [x['node-name'] for x in q.cmd('query-named-block-nodes')['return']]
+    assert nodes == ['disk0'], nodes
+    assert err(q.cmd('blockdev-add', {'driver': 'raw', 'node-name': 'fmt1',
+                                      'file': 7})) == \
+        "Invalid parameter type for 'file', expected: BlockdevRef"
+    assert err(q.cmd('blockdev-add', {'driver': 'raw', 'node-name': 'fmt1',
+                                      'file': {'driver': 'file',
+                                               'filename': img + '.none'}})) \
+        == "Could not open '%s.none': No such file or directory" % img
+    assert err(q.cmd('blockdev-add', {'driver': 'raw', 'node-name': 'disk0',
+                                      'file': {'driver': 'memory',
+                                               'size': 4096}})) == \
+        "Duplicate nodes with node-name='disk0'"
+    nodes = [x['node-name'] for x in q.cmd('query-named-block-nodes')['return']]
+    assert nodes == ['disk0'], nodes
+    ok('blockdev-add with an inline child (BlockdevRef), deleted with its '
+       'parent, nothing left behind on errors')
+
     # nbd-server objects: two servers, exports choose with server=ID
     s1 = os.path.join(TMP, 's1.sock')
     s2 = os.path.join(TMP, 's2.sock')

@@ -10,7 +10,9 @@ timeout 240 $PY "$TESTS_DIR/nbd-qmp-flow.py" "$WARDEN" "$tmp" || fail "nbd-qmp-f
 cd "$tmp"
 truncate -s 4M cli.img
 printf 'CLI-EXPORT' | dd of=cli.img conv=notrunc status=none
-"$WARDEN" daemon --blockdev driver=file,node-name=d0,filename=cli.img \
+# qemu-storage-daemon's usual form: a raw format node with its file child
+# given inline (file.driver=...).
+"$WARDEN" daemon --blockdev driver=raw,node-name=d0,file.driver=file,file.filename=cli.img \
     --nbd-server addr.type=unix,addr.path="$tmp/cli.sock" \
     --export type=nbd,id=e0,node-name=d0,name=disk,writable=on \
     --pidfile "$tmp/cli.pid" --daemonize || fail "daemon with --export"
@@ -23,7 +25,7 @@ kill "$(cat cli.pid)"
 for i in $(seq 100); do [ -e cli.pid ] || break; sleep 0.05; done
 [ ! -e cli.pid ] || fail "pidfile left"
 [ ! -e cli.sock ] || fail "nbd socket left"
-ok "--blockdev, --nbd-server, --export; SIGTERM cleans up"
+ok "--blockdev (inline file child), --nbd-server, --export; SIGTERM cleans up"
 
 expect_fail "--export: NBD server not running" \
     "$WARDEN" daemon --blockdev driver=file,node-name=d0,filename=cli.img \
