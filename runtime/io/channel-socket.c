@@ -186,6 +186,12 @@ char *wd_socket_address_to_string(const WdSocketAddress *addr)
         if (strchr(addr->host, ':')) {
             return g_strdup_printf("[%s]:%s", addr->host, addr->port);
         }
+        /* A host named like a prefix ("unix:5000") needs "tcp:" to
+         * parse back as a host. */
+        if (strcmp(addr->host, "unix") == 0 ||
+            strcmp(addr->host, "fd") == 0 || strcmp(addr->host, "tcp") == 0) {
+            return g_strdup_printf("tcp:%s:%s", addr->host, addr->port);
+        }
         return g_strdup_printf("%s:%s", addr->host, addr->port);
     case WD_SOCKET_ADDRESS_UNIX:
         return g_strdup_printf("unix:%s", addr->path);

@@ -5,23 +5,15 @@
  * qmp_capabilities runs and no objects are created). Every reply must be
  * one valid JSON object line.
  */
+#include "fuzz-qmp-output.h"
 #include "monitor/qmp.h"
 
 #include <stdint.h>
 #include <string.h>
 
-static void check_output(const char *text, size_t len, gpointer opaque)
-{
-    json_error_t jerr;
-    g_assert(len >= 2 && text[len - 2] == '\r' && text[len - 1] == '\n');
-    json_t *v = json_loadb(text, len, 0, &jerr);
-    g_assert(v && json_is_object(v));
-    json_decref(v);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    QmpSession *s = qmp_session_new(check_output, NULL);
+    QmpSession *s = qmp_session_new(fuzz_qmp_check_output, NULL);
 
     /* Feed in uneven pieces to exercise split messages. */
     size_t off = 0, step = 1;

@@ -1,39 +1,109 @@
 #!/bin/bash
-# Build every libFuzzer target with clang + ASan/UBSan and run each for
-# SECONDS (default 30) on a scratch copy of its seed corpus. Exit 1 on any
-# crash, leak or timeout. Usage: tests/fuzz/run.sh [SECONDS] [TARGET...]
+# Build every libFuzzer target with clang + ASan/UBSan and run it.
+#
+#   tests/fuzz/run.sh [SECONDS] [TARGET...]
+#       CI mode: each target for SECONDS (default 30) on a scratch copy of
+#       its seed corpus.
+#   tests/fuzz/run.sh --runs N [--max-time S] [--work DIR] [TARGET...]
+#       Long campaign: each target for N executions (-runs=N), stopping
+#       early after S seconds if given. With --work, each target's grown
+#       corpus is kept in DIR/<name>/corpus (and reused by the next
+#       campaign) and its log in DIR/<name>/log; otherwise a scratch copy
+#       is used. Prints executions, exec/s, coverage (cov: edges, ft:
+#       features) and corpus size per target, then a summary table.
+#
+# TARGET is a name like fuzz-psk or psk; default: every tests/fuzz/fuzz-*.c
+# that has a main target. Exit 1 on any crash, leak or timeout; the input
+# that caused it is left in the work directory (crash-*, leak-*,
+# timeout-*). FUZZ_BUILD overrides the build directory (default
+# build-fuzz in the source tree). Run long campaigns under `nice -n 19`.
 set -u
-secs=${1:-30}
-shift || true
 src=$(cd "$(dirname "$0")/../.." && pwd)
 bdir=${FUZZ_BUILD:-$src/build-fuzz}
+secs=30 runs="" maxtime="" workroot=""
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --runs) runs=$2; shift 2 ;;
+    --max-time) maxtime=$2; shift 2 ;;
+    --work) workroot=$2; shift 2 ;;
+    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    [0-9]*) secs=$1; shift ;;
+    *) break ;;
+    esac
+done
 if [ ! -f "$bdir/build.ninja" ]; then
     CC=clang meson setup "$bdir" "$src" -Dfuzzing=true \
         -Db_sanitize=address,undefined -Db_lundef=false >/dev/null || exit 1
 fi
 ninja -C "$bdir" >/dev/null || { echo "fuzz build failed"; exit 1; }
-targets=("$@")
+targets=()
+for t in "$@"; do
+    targets+=("fuzz-${t#fuzz-}")
+done
 if [ ${#targets[@]} -eq 0 ]; then
     for f in "$src"/tests/fuzz/fuzz-*.c; do
+        grep -q LLVMFuzzerTestOneInput "$f" || continue
         targets+=("$(basename "$f" .c)")
     done
 fi
+if [ -n "$runs" ]; then
+    limit=(-runs="$runs")
+    [ -n "$maxtime" ] && limit+=(-max_total_time="$maxtime")
+else
+    limit=(-max_total_time="$secs")
+fi
+
+# Last value of a "name: N" pair or of a stat:: line in log $1.
+stat_of() {
+    grep -o "$2 *[0-9]*" "$1" | tail -1 | grep -o '[0-9]*$'
+}
+
 status=0
+table=()
 for t in "${targets[@]}"; do
-    [ -x "$bdir/tests/fuzz/$t" ] || { echo "$t: not built"; status=1; continue; }
-    work=$(mktemp -d)
     name=${t#fuzz-}
-    [ -d "$src/tests/fuzz/corpus/$name" ] && cp -r "$src/tests/fuzz/corpus/$name/." "$work/"
-    if UBSAN_OPTIONS=halt_on_error=1 "$bdir/tests/fuzz/$t" -max_total_time="$secs" \
-           -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-           -artifact_prefix="$work/" "$work" >"$work.log" 2>&1; then
-        execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$work.log" | grep -o '[0-9]*$')
-        cov=$(grep -o 'cov: [0-9]*' "$work.log" | tail -1)
-        echo "$t: ok, ${execs:-?} executions, ${cov:-cov: ?}"
-    else
-        echo "$t: FAILED"; tail -40 "$work.log"; status=1
-        ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* 2>/dev/null
+    if [ ! -x "$bdir/tests/fuzz/$t" ]; then
+        echo "$t: not built"; status=1; continue
     fi
-    rm -rf "$work" "$work.log"
+    if [ -n "$workroot" ]; then
+        work=$workroot/$name
+        mkdir -p "$work/corpus"
+    else
+        work=$(mktemp -d)
+        mkdir "$work/corpus"
+    fi
+    log=$work/log
+    [ -d "$src/tests/fuzz/corpus/$name" ] &&
+        cp -r "$src/tests/fuzz/corpus/$name/." "$work/corpus/"
+    start=$(date +%s)
+    if UBSAN_OPTIONS=halt_on_error=1 "$bdir/tests/fuzz/$t" "${limit[@]}" \
+           -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+           -artifact_prefix="$work/" "$work/corpus" >"$log" 2>&1; then
+        result=ok
+    else
+        result=FAILED
+        status=1
+    fi
+    secs_used=$(( $(date +%s) - start ))
+    execs=$(stat_of "$log" 'stat::number_of_executed_units:')
+    rate=$(stat_of "$log" 'stat::average_exec_per_sec:')
+    cov=$(stat_of "$log" 'cov:')
+    ft=$(stat_of "$log" 'ft:')
+    files=$(find "$work/corpus" -type f | wc -l)
+    echo "$t: $result, ${execs:-?} executions in ${secs_used} s" \
+         "(${rate:-?}/s), cov: ${cov:-?}, ft: ${ft:-?}, corpus: $files files"
+    if [ $result = FAILED ]; then
+        tail -40 "$log"
+        ls "$work"/crash-* "$work"/leak-* "$work"/timeout-* \
+           "$work"/oom-* 2>/dev/null
+    fi
+    table+=("$(printf '%-22s %-6s %12s %8s %7s %7s %7s' "$t" "$result" \
+               "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$files")")
+    [ -z "$workroot" ] && [ $result = ok ] && rm -rf "$work"
 done
+if [ -n "$runs" ]; then
+    printf '\n%-22s %-6s %12s %8s %7s %7s %7s\n' target result executions \
+           exec/s cov ft corpus
+    printf '%s\n' "${table[@]}"
+fi
 exit $status

@@ -83,6 +83,13 @@ static const AddrCase addr_cases[] = {
     { .in = ":10809", .type = WD_SOCKET_ADDRESS_INET,
       .host = "", .port = "10809", .str = ":10809" },
     { .in = "fd:7", .type = WD_SOCKET_ADDRESS_FD, .fd = 7, .str = "fd:7" },
+    /* Found by fuzz-nbd-uri: hosts named like a prefix keep "tcp:". */
+    { .in = "tcp:tcp:5536", .type = WD_SOCKET_ADDRESS_INET,
+      .host = "tcp", .port = "5536", .str = "tcp:tcp:5536" },
+    { .in = "tcp:unix:80", .type = WD_SOCKET_ADDRESS_INET,
+      .host = "unix", .port = "80", .str = "tcp:unix:80" },
+    { .in = "tcp:fd:1", .type = WD_SOCKET_ADDRESS_INET,
+      .host = "fd", .port = "1", .str = "tcp:fd:1" },
     { .in = "localhost",
       .error = "Invalid address 'localhost': expected 'host:port', "
                "'unix:path' or 'fd:N'" },
