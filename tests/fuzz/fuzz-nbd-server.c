@@ -56,7 +56,8 @@ WdTlsCreds *fuzz_nbd_psk_creds(void)
 void fuzz_nbd_server_run(WdNbdServer *s, const uint8_t *data, size_t size)
 {
     g_autoptr(GError) err = NULL;
-    gint64 deadline = g_get_monotonic_time() + 10 * G_USEC_PER_SEC;
+    gint64 deadline = g_get_monotonic_time() +
+                      FUZZ_NBD_DEADLINE * G_USEC_PER_SEC;
     uint8_t buf[65536];
     size_t off = 0;
     bool eof = false;

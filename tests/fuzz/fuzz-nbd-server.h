@@ -33,9 +33,15 @@ WdNbdServer *fuzz_nbd_server_new(WdTlsCreds *creds);
 /* PSK server credentials (user "qemu"), loaded from a scratch file. */
 WdTlsCreds *fuzz_nbd_psk_creds(void);
 
+/* Seconds one input may take before the harness calls it a hang. An
+ * input takes milliseconds; the margin is for a loaded machine, where a
+ * campaign at nice 19 can be starved for many seconds (libFuzzer's own
+ * -timeout is the tighter bound in CI). */
+#define FUZZ_NBD_DEADLINE 60
+
 /* Sends @data to a new connection of @s, drains the replies until the
  * server hangs up, and waits for the connection to be gone. Aborts if
- * that takes more than 10 s: a hang is a bug. */
+ * that takes more than FUZZ_NBD_DEADLINE: a hang is a bug. */
 void fuzz_nbd_server_run(WdNbdServer *s, const uint8_t *data, size_t size);
 
 #endif
