@@ -129,22 +129,29 @@ static WdBlockNode *open_nbd(const char *name, const BlockdevOptionsNbd *o,
 }
 
 static void remove_node(Blockdev *b);
+/* What an inline child takes from its parent unless it says otherwise. */
+typedef struct {
+    bool read_only;
+    BlockdevDiscardOptions discard;
+} Inherited;
+
 static WdBlockNode *blockdev_add(const BlockdevOptions *opts,
-                                 bool inherit_ro, GError **errp);
+                                 const Inherited *from, GError **errp);
 
 /*
  * The child of a raw node: an existing node by name, or a new node from
- * inline options (QEMU's BlockdevRef), which inherits read-only from its
- * parent unless it says otherwise and is deleted with it. *@created is set
- * to the new node's entry so that a failing parent can undo it.
+ * inline options (QEMU's BlockdevRef), which inherits read-only and discard
+ * from its parent unless it says otherwise and is deleted with it.
+ * *@created is set to the new node's entry so that a failing parent can
+ * undo it.
  */
-static WdBlockNode *open_child(const BlockdevRef *ref, bool parent_ro,
+static WdBlockNode *open_child(const BlockdevRef *ref, const Inherited *from,
                                Blockdev **created, GError **errp)
 {
     if (ref->type == BLOCKDEV_REF_KIND_REFERENCE) {
         return wd_blockdev_find(ref->u.reference, errp);
     }
-    WdBlockNode *child = blockdev_add(ref->u.definition, parent_ro, errp);
+    WdBlockNode *child = blockdev_add(ref->u.definition, from, errp);
     if (child) {
         *created = g_hash_table_lookup(nodes, wd_block_node_name(child));
     }
@@ -152,11 +159,17 @@ static WdBlockNode *open_child(const BlockdevRef *ref, bool parent_ro,
 }
 
 static WdBlockNode *blockdev_add(const BlockdevOptions *opts,
-                                 bool inherit_ro, GError **errp)
+                                 const Inherited *from, GError **errp)
 {
     g_autofree char *filename = NULL;
     const char *name = opts->node_name;
-    bool ro = opts->has_read_only ? opts->read_only : inherit_ro;
+    Inherited mine = {
+        .read_only = opts->has_read_only || !from ? opts->read_only
+                                                  : from->read_only,
+        .discard = opts->has_discard || !from ? opts->discard
+                                              : from->discard,
+    };
+    bool ro = mine.read_only;
     WdBlockNode *node = NULL, *child = NULL;
     Blockdev *inline_child = NULL;
 
@@ -177,7 +190,7 @@ static WdBlockNode *blockdev_add(const BlockdevOptions *opts,
         break;
     case BLOCKDEV_DRIVER_RAW: {
         const BlockdevOptionsRaw *r = opts->u.raw;
-        child = open_child(r->file, ro, &inline_child, errp);
+        child = open_child(r->file, &mine, &inline_child, errp);
         if (!child) {
             return NULL;
         }
@@ -206,6 +219,8 @@ static WdBlockNode *blockdev_add(const BlockdevOptions *opts,
         return NULL;
     }
     name = wd_block_node_name(node);
+    wd_block_set_discard_unmap(node, mine.discard ==
+                                     BLOCKDEV_DISCARD_OPTIONS_UNMAP);
     Blockdev *b = g_new0(Blockdev, 1);
     b->node = node;
     b->driver = g_strdup(BlockdevDriver_str(opts->driver));
@@ -224,7 +239,7 @@ static WdBlockNode *blockdev_add(const BlockdevOptions *opts,
 
 WdBlockNode *wd_blockdev_add(const BlockdevOptions *opts, GError **errp)
 {
-    return blockdev_add(opts, false, errp);
+    return blockdev_add(opts, NULL, errp);
 }
 
 WdBlockNode *wd_blockdev_add_arg(const char *arg, GError **errp)

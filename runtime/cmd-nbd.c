@@ -15,6 +15,7 @@
 #include "runtime/nbd/server.h"
 #include "runtime/nbd/client.h"
 #include "objects/objects.h"
+#include "warden-config.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -52,9 +53,13 @@ typedef struct {
     gboolean verbose;
     gboolean list;
     char *tls_hostname;
+    char *offset;
+    char *bitmap;
+    char *connect;
+    gboolean disconnect;
+    gboolean version;
     GMainLoop *loop;
     WdNbdServer *server;
-    bool seen_client;
 } NbdOpts;
 
 static gboolean on_signal(gpointer loop)
@@ -63,15 +68,14 @@ static gboolean on_signal(gpointer loop)
     return G_SOURCE_CONTINUE;
 }
 
-/* Without -t, qemu-nbd exits once the last client has gone. */
+/* Without -t, qemu-nbd exits once the last client has gone: once a
+ * connection was accepted (however short it was) and none is open. */
 static gboolean check_idle(gpointer opaque)
 {
     NbdOpts *o = opaque;
-    size_t n = wd_nbd_server_count_connections(o->server);
 
-    if (n > 0) {
-        o->seen_client = true;
-    } else if (o->seen_client) {
+    if (wd_nbd_server_count_accepted(o->server) > 0 &&
+        wd_nbd_server_count_connections(o->server) == 0) {
         g_main_loop_quit(o->loop);
         return G_SOURCE_REMOVE;
     }
@@ -93,6 +97,51 @@ static WdBlockNode *open_image(NbdOpts *o, const char *image, GError **errp)
                                 strcmp(o->cache, "directsync") == 0)) ||
                   o->nocache;
     return wd_block_file_open("disk", image, o->read_only, direct, errp);
+}
+
+/* qemu-nbd's -o: a decimal, octal (0...) or hex (0x...) byte count. */
+static bool parse_offset(const char *text, uint64_t *out)
+{
+    char *end = NULL;
+
+    if (!g_ascii_isdigit(*text)) {
+        return false;
+    }
+    errno = 0;
+    *out = g_ascii_strtoull(text, &end, 0);
+    return errno == 0 && end != text && *end == '\0';
+}
+
+/* qemu-nbd's --discard spellings: ignore/off, unmap/on. */
+static bool parse_discard(const char *mode, bool *unmap)
+{
+    if (!mode || strcmp(mode, "ignore") == 0 || strcmp(mode, "off") == 0) {
+        *unmap = false;
+    } else if (strcmp(mode, "unmap") == 0 || strcmp(mode, "on") == 0) {
+        *unmap = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
+/* -o OFFSET: export the image from OFFSET on, as a raw window. */
+static WdBlockNode *apply_offset(WdBlockNode *node, uint64_t offset,
+                                 GError **errp)
+{
+    uint64_t size = wd_block_get_size(node);
+    WdBlockNode *win;
+
+    if (offset > size) {
+        wd_error_setg(errp, "Offset (%" PRIu64 ") cannot be greater than "
+                      "size of the containing file (%" PRIu64 ")", offset,
+                      size);
+        wd_block_node_unref(node);
+        return NULL;
+    }
+    win = wd_block_raw_new("disk-window", node, offset, size - offset, errp);
+    wd_block_node_unref(node);
+    return win;
 }
 
 static bool build_server(NbdOpts *o, WdBlockNode *node, GError **errp)
@@ -288,6 +337,16 @@ int wd_cmd_nbd(int argc, char **argv)
           "list the exports of the server at -k or -b/-p (client)", NULL },
         { "tls-hostname", 0, 0, G_OPTION_ARG_STRING, &o.tls_hostname,
           "with -L: name the server certificate must match", "NAME" },
+        { "offset", 'o', 0, G_OPTION_ARG_STRING, &o.offset,
+          "export the image from this byte offset on", "OFFSET" },
+        { "bitmap", 'B', 0, G_OPTION_ARG_STRING, &o.bitmap,
+          "expose a persistent dirty bitmap (raw images have none)", "NAME" },
+        { "connect", 'c', 0, G_OPTION_ARG_FILENAME, &o.connect,
+          "not supported: attach with nbd-client instead", "DEV" },
+        { "disconnect", 'd', 0, G_OPTION_ARG_NONE, &o.disconnect,
+          "not supported: detach with nbd-client -d instead", NULL },
+        { "version", 'V', 0, G_OPTION_ARG_NONE, &o.version,
+          "show the version", NULL },
         { NULL },
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("IMAGE - export "
@@ -303,6 +362,27 @@ int wd_cmd_nbd(int argc, char **argv)
     g_option_context_set_main_group(ctx, group);
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
         wd_cmd_error("%s", err->message);
+        goto out;
+    }
+    if (o.version) {
+        printf("warden nbd %s\n", WARDEN_VERSION);
+        ret = 0;
+        goto out;
+    }
+    if (o.connect || o.disconnect) {
+        wd_cmd_error("-c/--connect and -d/--disconnect are not supported: "
+                     "warden does not drive the kernel NBD driver; serve "
+                     "with -k or -p and attach /dev/nbdN with nbd-client");
+        goto out;
+    }
+    uint64_t offset = 0;
+    if (o.offset && !parse_offset(o.offset, &offset)) {
+        wd_cmd_error("Invalid offset '%s'", o.offset);
+        goto out;
+    }
+    bool unmap;
+    if (!parse_discard(o.discard, &unmap)) {
+        wd_cmd_error("Invalid discard mode `%s'", o.discard);
         goto out;
     }
     wd_objects_register_all();
@@ -354,6 +434,16 @@ int wd_cmd_nbd(int argc, char **argv)
                      err->message);
         goto out;
     }
+    if (o.offset && !(node = apply_offset(node, offset, &err))) {
+        wd_cmd_error("%s", err->message);
+        goto out;
+    }
+    wd_block_set_discard_unmap(node, unmap);
+    if (o.bitmap) {
+        /* Dirty bitmaps live in qcow2 images; raw ones have none. */
+        wd_cmd_error("Bitmap '%s' is not found", o.bitmap);
+        goto out;
+    }
     if (!build_server(&o, node, &err)) {
         wd_cmd_error("%s", err->message);
         goto out;
@@ -395,7 +485,8 @@ out:
     char **strings[] = { &o.port, &o.bind, &o.socket, &o.export_name,
                          &o.description, &o.format, &o.tls_creds,
                          &o.tls_authz, &o.pid_file, &o.discard, &o.cache,
-                         &o.aio, &o.detect_zeroes, &o.tls_hostname };
+                         &o.aio, &o.detect_zeroes, &o.tls_hostname,
+                         &o.offset, &o.bitmap, &o.connect };
     for (size_t i = 0; i < G_N_ELEMENTS(strings); i++) {
         g_clear_pointer(strings[i], g_free);
     }

@@ -20,6 +20,7 @@ struct WdBlockNode {
     uint64_t size;
     uint32_t alignment;
     bool read_only;
+    bool discard_ignore;       /* discard=ignore: see set_discard_unmap */
     gint refcnt;
     void *opaque;
 };
@@ -126,6 +127,16 @@ uint64_t wd_block_get_size(WdBlockNode *bs)
 bool wd_block_is_read_only(WdBlockNode *bs)
 {
     return bs->read_only;
+}
+
+void wd_block_set_discard_unmap(WdBlockNode *bs, bool unmap)
+{
+    bs->discard_ignore = !unmap;
+}
+
+bool wd_block_get_discard_unmap(WdBlockNode *bs)
+{
+    return !bs->discard_ignore;
 }
 
 uint32_t wd_block_get_alignment(WdBlockNode *bs)
@@ -244,7 +255,7 @@ int wd_block_discard(WdBlockNode *bs, uint64_t offset, uint64_t len)
     if (!in_range(bs, offset, len)) {
         return -EINVAL;
     }
-    if (len == 0 || !bs->drv->discard) {
+    if (len == 0 || !bs->drv->discard || bs->discard_ignore) {
         return 0;
     }
     return bs->drv->discard(bs, offset, len);
@@ -303,6 +314,9 @@ int wd_block_write_zeroes(WdBlockNode *bs, uint64_t offset, uint64_t len,
     }
     if (len == 0) {
         return 0;
+    }
+    if (bs->discard_ignore) {
+        flags &= ~WD_BLOCK_MAY_UNMAP;
     }
     if (bs->drv->write_zeroes) {
         ret = bs->drv->write_zeroes(bs, offset, len, flags);

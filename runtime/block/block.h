@@ -128,12 +128,22 @@ WdBlockNode *wd_block_node_ref(WdBlockNode *bs);
 void wd_block_node_unref(WdBlockNode *bs);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(WdBlockNode, wd_block_node_unref)
 
+/*
+ * Whether discard and write_zeroes with WD_BLOCK_MAY_UNMAP may deallocate
+ * (QEMU's discard=unmap). When off (discard=ignore, the default of
+ * blockdev-add and qemu-nbd), discard succeeds without effect and
+ * write_zeroes writes zeroes without punching holes. Nodes start with it
+ * on; front ends set the user's choice before the node is shared.
+ */
+void wd_block_set_discard_unmap(WdBlockNode *bs, bool unmap);
+
 /* ---- Properties (immutable; any thread) --------------------------------- */
 
 const char *wd_block_node_name(WdBlockNode *bs);
 const char *wd_block_driver_name(WdBlockNode *bs);
 uint64_t wd_block_get_size(WdBlockNode *bs);
 bool wd_block_is_read_only(WdBlockNode *bs);
+bool wd_block_get_discard_unmap(WdBlockNode *bs);
 /* Required alignment of offsets and lengths of reads and writes (1 unless
  * O_DIRECT); a power of two. */
 uint32_t wd_block_get_alignment(WdBlockNode *bs);

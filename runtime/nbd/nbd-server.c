@@ -509,6 +509,16 @@ void nbd_server_conn_finished(WdNbdServer *s, NbdConn *c)
     nbd_conn_unref(c);                  /* the list's reference */
 }
 
+uint64_t wd_nbd_server_count_accepted(WdNbdServer *s)
+{
+    uint64_t n;
+
+    g_mutex_lock(&s->lock);
+    n = s->next_id;
+    g_mutex_unlock(&s->lock);
+    return n;
+}
+
 size_t wd_nbd_server_count_connections(WdNbdServer *s)
 {
     size_t n;

@@ -94,6 +94,9 @@ bool wd_nbd_server_add_client(WdNbdServer *s, WdChannel *ch, GError **errp);
 
 /* Number of open connections (negotiating or transmitting). Any thread. */
 size_t wd_nbd_server_count_connections(WdNbdServer *s);
+/* Number of connections accepted since the start (open or closed, not
+ * those refused by the limit). Any thread. */
+uint64_t wd_nbd_server_count_accepted(WdNbdServer *s);
 
 /* Listening sockets: 0 when serving only added clients. Main thread. */
 size_t wd_nbd_server_get_n_listeners(WdNbdServer *s);

@@ -12,13 +12,17 @@ truncate -s 4M cli.img
 printf 'CLI-EXPORT' | dd of=cli.img conv=notrunc status=none
 # qemu-storage-daemon's usual form: a raw format node with its file child
 # given inline (file.driver=...).
-"$WARDEN" daemon --blockdev driver=raw,node-name=d0,file.driver=file,file.filename=cli.img \
+"$WARDEN" daemon --blockdev driver=raw,node-name=d0,discard=unmap,file.driver=file,file.filename=cli.img \
     --nbd-server addr.type=unix,addr.path="$tmp/cli.sock" \
     --export type=nbd,id=e0,node-name=d0,name=disk,writable=on \
     --pidfile "$tmp/cli.pid" --daemonize || fail "daemon with --export"
 cleanup_fn "kill \$(cat $tmp/cli.pid) 2>/dev/null"
 qemu-io -f raw -c 'read -P 0 4096 4096' -c 'write -P 0xab 0 512' \
+    -c 'write -P 0xcd 1M 1M' -c 'discard 1M 1M' \
     "nbd+unix:///disk?socket=$tmp/cli.sock" >/dev/null || fail "qemu-io"
+# discard=unmap reached the inline file child: the range is a hole again.
+$PY -c 'import os; fd = os.open("cli.img", os.O_RDONLY)
+assert os.lseek(fd, 1 << 20, os.SEEK_HOLE) == 1 << 20' || fail "discard=unmap did not punch a hole"
 [ "$(head -c 512 cli.img | od -An -v -tx1 | tr -d ' \n' | sed 's/ab//g')" = "" ] \
     || fail "write did not reach the file"
 kill "$(cat cli.pid)"

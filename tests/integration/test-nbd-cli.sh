@@ -98,7 +98,48 @@ expect_fail "Could not open '$tmp/nope.img'" $NBD -k "$tmp/x.sock" "$tmp/nope.im
 expect_fail "--tls-creds: no object with id 'nope'" $NBD --tls-creds nope -k "$tmp/x.sock" disk.img
 expect_fail "are for a client" $NBD --object tls-creds-x509,id=c,endpoint=client,dir=pki \
     --tls-creds c -k "$tmp/x.sock" disk.img
+expect_fail "Offset (9000000) cannot be greater than size of the containing file (8388608)" \
+    $NBD -o 9000000 -k "$tmp/x.sock" disk.img
+expect_fail "Invalid offset 'abc'" $NBD -o abc -k "$tmp/x.sock" disk.img
+expect_fail "Invalid discard mode \`bad'" $NBD --discard=bad -k "$tmp/x.sock" disk.img
+expect_fail "Bitmap 'b0' is not found" $NBD -B b0 -k "$tmp/x.sock" disk.img
+expect_fail "attach /dev/nbdN with nbd-client" $NBD -c /dev/nbd0 disk.img
 ok "bad input exits 1 with the reason"
+
+# -o: the export starts at the offset (qemu-nbd's raw window).
+$NBD -t -o 0x100000 -k "$tmp/o.sock" disk.img &
+pid=$!
+cleanup_fn "kill $pid 2>/dev/null"
+wait_for_path "$tmp/o.sock"
+qemu-io -f raw -c 'write -P 0x3c 0 4096' "nbd+unix:///?socket=$tmp/o.sock" >/dev/null || fail "write at -o"
+size=$(nbdinfo --size "nbd+unix:///?socket=$tmp/o.sock") || fail "nbdinfo -o"
+[ "$size" = $((7 << 20)) ] || fail "size with -o 1M: $size"
+kill $pid; wait $pid
+qemu-io -f raw -c 'read -P 0x3c 1048576 4096' -c 'read -P 0 1044480 4096' disk.img >/dev/null ||
+    fail "-o write did not land at the offset"
+ok "-o OFFSET exports the image from OFFSET on"
+
+# --discard: ignored by default (trim leaves the data), unmap punches holes.
+allocated() { $PY -c 'import os,sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    print("hole" if os.lseek(fd, int(sys.argv[2]), os.SEEK_HOLE) == int(sys.argv[2]) else "data")
+finally:
+    os.close(fd)' "$@"; }
+head -c 4M /dev/urandom > trim.img
+for mode in "" ignore unmap; do
+    cp trim.img t.img
+    $NBD ${mode:+--discard=$mode} -k "$tmp/t.sock" t.img &
+    pid=$!
+    wait_for_path "$tmp/t.sock"
+    qemu-io -f raw -c 'discard 1M 1M' "nbd+unix:///?socket=$tmp/t.sock" >/dev/null || fail "discard ($mode)"
+    wait $pid
+    want=data; [ "$mode" = unmap ] && want=hole
+    [ "$(allocated t.img $((1 << 20)))" = $want ] || fail "--discard=${mode:-default}: range is not $want"
+    if [ $want = data ]; then cmp -s t.img trim.img || fail "--discard=${mode:-default} changed data"; fi
+    rm -f "$tmp/t.sock"
+done
+ok "--discard: trim ignored by default and with ignore, punches holes with unmap"
 
 # -L lists a server's exports exactly as qemu-nbd -L does.
 $NBD -t -e 2 -k "$tmp/l.sock" -x disk -D "listed disk" disk.img &
