@@ -54,6 +54,7 @@ typedef struct {
     gboolean list;
     char *tls_hostname;
     char *offset;
+    gboolean snapshot;
     char *bitmap;
     char *connect;
     gboolean disconnect;
@@ -90,13 +91,15 @@ static WdBlockNode *open_image(NbdOpts *o, const char *image, GError **errp)
                       "raw images (use -f raw)", o->format);
         return NULL;
     }
+    /* -s: the image itself is only read; writes go to the overlay. */
+    bool ro = o->read_only || o->snapshot;
     if (o->image_opts) {
-        return wd_blockdev_add_image_opts(image, o->read_only, errp);
+        return wd_blockdev_add_image_opts(image, ro, errp);
     }
     bool direct = (o->cache && (strcmp(o->cache, "none") == 0 ||
                                 strcmp(o->cache, "directsync") == 0)) ||
                   o->nocache;
-    return wd_block_file_open("disk", image, o->read_only, direct, errp);
+    return wd_block_file_open("disk", image, ro, direct, errp);
 }
 
 /* qemu-nbd's -o: a decimal, octal (0...) or hex (0x...) byte count. */
@@ -339,6 +342,9 @@ int wd_cmd_nbd(int argc, char **argv)
           "with -L: name the server certificate must match", "NAME" },
         { "offset", 'o', 0, G_OPTION_ARG_STRING, &o.offset,
           "export the image from this byte offset on", "OFFSET" },
+        { "snapshot", 's', 0, G_OPTION_ARG_NONE, &o.snapshot,
+          "export a writable throwaway view: writes go to a temporary "
+          "file in $TMPDIR and are lost on exit", NULL },
         { "bitmap", 'B', 0, G_OPTION_ARG_STRING, &o.bitmap,
           "expose a persistent dirty bitmap (raw images have none)", "NAME" },
         { "connect", 'c', 0, G_OPTION_ARG_FILENAME, &o.connect,
@@ -437,6 +443,15 @@ int wd_cmd_nbd(int argc, char **argv)
     if (o.offset && !(node = apply_offset(node, offset, &err))) {
         wd_cmd_error("%s", err->message);
         goto out;
+    }
+    if (o.snapshot && !o.read_only) {
+        WdBlockNode *snap = wd_block_snapshot_new("disk-snapshot", node,
+                                                  &err);
+        wd_block_node_unref(node);
+        if (!(node = snap)) {
+            wd_cmd_error("%s", err->message);
+            goto out;
+        }
     }
     wd_block_set_discard_unmap(node, unmap);
     if (o.bitmap) {

@@ -120,6 +120,18 @@ WdBlockNode *wd_block_memory_new(const char *node_name, uint64_t size,
 WdBlockNode *wd_block_raw_new(const char *node_name, WdBlockNode *file,
                               uint64_t offset, uint64_t size, GError **errp);
 
+/*
+ * wd_block_snapshot_new:
+ * @base: the node to show (borrowed; the snapshot takes its own reference
+ *   and never writes it)
+ *
+ * qemu-nbd -s: a writable node showing @base, whose writes go to a
+ * temporary, already unlinked overlay file in $TMPDIR and are lost when
+ * the node closes.
+ */
+WdBlockNode *wd_block_snapshot_new(const char *node_name, WdBlockNode *base,
+                                   GError **errp);
+
 /* ---- Reference counting ------------------------------------------------- */
 
 /* Returns @bs with one more reference. */

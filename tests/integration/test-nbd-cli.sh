@@ -119,6 +119,27 @@ qemu-io -f raw -c 'read -P 0x3c 1048576 4096' -c 'read -P 0 1044480 4096' disk.i
     fail "-o write did not land at the offset"
 ok "-o OFFSET exports the image from OFFSET on"
 
+# -s: a writable throwaway view; the image itself is never written.
+head -c 4M /dev/urandom > snap.img
+cp snap.img snap.orig
+$NBD -t -s -e 2 -k "$tmp/s.sock" snap.img &
+pid=$!
+cleanup_fn "kill $pid 2>/dev/null"
+wait_for_path "$tmp/s.sock"
+qemu-io -f raw -c 'write -P 0x5e 100000 5000' -c 'write -z 1M 70000' \
+    "nbd+unix:///?socket=$tmp/s.sock" >/dev/null || fail "write to -s"
+qemu-img convert -f raw -O raw "nbd+unix:///?socket=$tmp/s.sock" view.img || fail "read -s view"
+kill $pid; wait $pid
+cmp -s snap.img snap.orig || fail "-s wrote to the image"
+$PY - snap.orig view.img <<'PYEOF' || fail "-s view is not image + writes"
+import sys
+want = bytearray(open(sys.argv[1], 'rb').read())
+want[100000:105000] = b'\x5e' * 5000
+want[1 << 20:(1 << 20) + 70000] = bytes(70000)
+assert open(sys.argv[2], 'rb').read() == want
+PYEOF
+ok "-s: writes go to a throwaway overlay, reads see them, the image is untouched"
+
 # --discard: ignored by default (trim leaves the data), unmap punches holes.
 allocated() { $PY -c 'import os,sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
