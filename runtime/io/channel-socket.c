@@ -114,7 +114,8 @@ static WdSocketAddress *parse_inet(const char *str, const char *orig,
     if (str[0] == '[') {
         const char *end = strchr(str, ']');
 
-        if (!end || end[1] != ':') {
+        /* "[[1]:80" would make a host "[1" that prints as "[1:80". */
+        if (!end || end[1] != ':' || memchr(str + 1, '[', end - str - 1)) {
             wd_error_setg(errp, "Invalid address '%s': expected "
                           "'[ipv6-address]:port'", orig);
             return NULL;

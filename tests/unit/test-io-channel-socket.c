@@ -98,6 +98,8 @@ static const AddrCase addr_cases[] = {
                "as in '[::1]:10809'" },
     { .in = "[::1]80",
       .error = "Invalid address '[::1]80': expected '[ipv6-address]:port'" },
+    { .in = "[[1]:089",     /* found by fuzz-nbd-uri */
+      .error = "Invalid address '[[1]:089': expected '[ipv6-address]:port'" },
     { .in = "host:65536",
       .error = "Invalid port '65536' in address 'host:65536': expected a "
                "number from 0 to 65535" },
