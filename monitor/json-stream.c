@@ -31,20 +31,42 @@ WdJsonStream *wd_json_stream_new(WdJsonStreamFunc func, gpointer opaque)
     return js;
 }
 
+/* Messages may carry secrets (object-add data=): every byte buffered is
+ * wiped before its memory is reused or given back. */
+static void buf_free(GString *buf)
+{
+    explicit_bzero(buf->str, buf->allocated_len);
+    g_string_free(buf, TRUE);
+}
+
+static void buf_put(WdJsonStream *js, char c)
+{
+    if (js->buf->len + 2 > js->buf->allocated_len) {
+        /* grow by hand: a realloc would leave the old copy behind */
+        GString *bigger = g_string_sized_new(js->buf->allocated_len * 2);
+
+        g_string_append_len(bigger, js->buf->str, js->buf->len);
+        buf_free(js->buf);
+        js->buf = bigger;
+    }
+    g_string_append_c(js->buf, c);
+}
+
 void wd_json_stream_free(WdJsonStream *js)
 {
     if (js) {
-        g_string_free(js->buf, TRUE);
+        buf_free(js->buf);
         g_free(js);
     }
 }
 
 static void reset(WdJsonStream *js)
 {
+    explicit_bzero(js->buf->str, js->buf->len);
     g_string_truncate(js->buf, 0);
     if (js->buf->allocated_len > 65536) {
         /* give back the memory of a large message */
-        g_string_free(js->buf, TRUE);
+        buf_free(js->buf);
         js->buf = g_string_new(NULL);
     }
     js->depth = 0;
@@ -106,14 +128,14 @@ static void feed_byte(WdJsonStream *js, char c)
         }
         if (c == '{' || c == '[') {
             js->depth = 1;
-            g_string_append_c(js->buf, c);
+            buf_put(js, c);
             return;
         }
         if (c == '"') {
             js->in_string = true;
         }
         js->in_scalar = true;
-        g_string_append_c(js->buf, c);
+        buf_put(js, c);
         if (js->buf->len > 1024) {
             fail(js, "JSON parse error, token too long");
         }
@@ -125,7 +147,7 @@ static void feed_byte(WdJsonStream *js, char c)
                   "may be at most 16 MiB");
     }
     if (!js->skipping) {
-        g_string_append_c(js->buf, c);
+        buf_put(js, c);
     }
     if (js->in_string) {
         if (js->escape) {

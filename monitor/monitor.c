@@ -216,6 +216,7 @@ static gboolean client_readable(WdChannel *ch, GIOCondition cond,
             return G_SOURCE_REMOVE;
         }
         qmp_session_feed(c->qmp, buf, n);
+        explicit_bzero(buf, n);       /* may hold object-add data= */
     }
     if (c->closing) {
         c->in_watch = 0;

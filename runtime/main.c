@@ -5,6 +5,7 @@
  * into the executable only, never into libwarden.
  */
 #include "runtime/cmd.h"
+#include "runtime/object.h"
 #include "warden-config.h"
 
 #include <stdio.h>
@@ -41,6 +42,7 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    wd_secret_wipe_json_memory();
     if (argc < 2) {
         usage(stderr);
         return 1;

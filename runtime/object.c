@@ -9,6 +9,8 @@
 #include "runtime/qapi-util.h"
 #include "runtime/crypto/tlscreds.h"
 
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Main-thread only: types and objects are created and deleted from the
@@ -311,6 +313,19 @@ void wd_secret_free(uint8_t *data, size_t len)
         explicit_bzero(data, len);
         g_free(data);
     }
+}
+
+static void json_wipe_free(void *p)
+{
+    if (p) {
+        explicit_bzero(p, malloc_usable_size(p));
+        free(p);
+    }
+}
+
+void wd_secret_wipe_json_memory(void)
+{
+    json_set_alloc_funcs(malloc, json_wipe_free);
 }
 
 bool wd_authz_check(const char *id, const char *identity, GError **errp)

@@ -124,6 +124,13 @@ char *wd_secret_lookup_utf8(WdObject *user, const char *prop,
 void wd_secret_free(uint8_t *data, size_t len);
 
 /*
+ * Make jansson wipe every block it frees: QMP commands (object-add of a
+ * secret) pass through its lexer buffers and string values. Call once,
+ * first thing in main(); safe at any time (malloc-compatible).
+ */
+void wd_secret_wipe_json_memory(void);
+
+/*
  * Ask authz object @id whether @identity may connect. False with @errp
  * set names the reason (denied, or a bad authz id).
  */

@@ -9,6 +9,8 @@
 #include "runtime/error.h"
 
 #include <errno.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -419,6 +421,45 @@ static bool pem_is_encrypted(const char *data)
     return strstr(data, "ENCRYPTED") != NULL;
 }
 
+/*
+ * gnutls normalizes a key password with libunistring (UCS-4 and UTF-8
+ * copies) in blocks it frees without wiping. While it decrypts, have
+ * glibc overwrite every freed block (M_PERTURB); glibc skips that for
+ * the small blocks it keeps in the thread's cache (tcache), so take
+ * those back afterwards, wipe them and free them again. Then restore
+ * the MALLOC_PERTURB_ setting. Other threads' frees in this window are
+ * only wiped too. Pinned by tests/integration/secret-leak.py.
+ */
+#define TCACHE_MAX_BLOCK 1024   /* glibc's largest tcache block size */
+#define TCACHE_PER_SIZE 16      /* glibc keeps 7 per size by default */
+
+static void wipe_thread_cache(void)
+{
+    void *p[TCACHE_PER_SIZE];
+
+    for (size_t n = 8; n <= TCACHE_MAX_BLOCK; n += 16) {
+        for (int i = 0; i < TCACHE_PER_SIZE; i++) {
+            p[i] = malloc(n);
+            if (p[i]) {
+                explicit_bzero(p[i], malloc_usable_size(p[i]));
+            }
+        }
+        for (int i = 0; i < TCACHE_PER_SIZE; i++) {
+            free(p[i]);
+        }
+    }
+}
+
+static void wipe_freed_memory(bool on)
+{
+    const char *env = getenv("MALLOC_PERTURB_");
+
+    if (!on) {
+        wipe_thread_cache();
+    }
+    mallopt(M_PERTURB, on ? 0x5c : env ? atoi(env) : 0);
+}
+
 /* Imports the key in @data (PEM) into c->key, or records why not. */
 static void import_key(X509Ctx *c, const char *data, size_t len)
 {
@@ -436,8 +477,14 @@ static void import_key(X509Ctx *c, const char *data, size_t len)
         return;
     }
     gnutls_x509_privkey_init(&c->key);
+    if (encrypted) {
+        wipe_freed_memory(true);
+    }
     ret = gnutls_x509_privkey_import2(c->key, &d, GNUTLS_X509_FMT_PEM,
                                       encrypted ? c->password : NULL, 0);
+    if (encrypted) {
+        wipe_freed_memory(false);
+    }
     if (ret < 0) {
         gnutls_x509_privkey_deinit(c->key);
         c->key = NULL;

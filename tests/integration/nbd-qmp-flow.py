@@ -7,54 +7,19 @@ real clients (qemu-img, qemu-io, nbdinfo) in between.
 Usage: nbd-qmp-flow.py WARDEN TMPDIR"""
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from wardentest import ok, passed, Qmp, run  # noqa: E402
+
 WARDEN, TMP = sys.argv[1], sys.argv[2]
-n = 0
-
-
-def ok(what):
-    global n
-    n += 1
-    print('ok %d - %s' % (n, what))
-
-
-class Qmp:
-    def __init__(self, path):
-        self.s = socket.socket(socket.AF_UNIX)
-        self.s.settimeout(20)
-        self.s.connect(path)
-        self.f = self.s.makefile('rwb')
-        json.loads(self.f.readline())
-        self.events = []
-        assert self.cmd('qmp_capabilities') == {'return': {}}
-
-    def cmd(self, name, args=None):
-        req = {'execute': name}
-        if args is not None:
-            req['arguments'] = args
-        self.f.write(json.dumps(req).encode() + b'\n')
-        self.f.flush()
-        while True:
-            m = json.loads(self.f.readline())
-            if 'event' in m:
-                self.events.append(m)
-                continue
-            return m
 
 
 def err(r):
     assert 'error' in r, r
     return r['error']['desc']
-
-
-def run(*argv, expect=0):
-    p = subprocess.run(argv, capture_output=True, text=True, timeout=60)
-    assert p.returncode == expect, (argv, p.returncode, p.stdout, p.stderr)
-    return p.stdout + p.stderr
 
 
 img = os.path.join(TMP, 'disk.img')
@@ -230,4 +195,4 @@ finally:
     if d.poll() is None:
         d.kill()
         d.wait()
-print('%d checks passed' % n)
+print('%d checks passed' % passed())
