@@ -421,15 +421,25 @@ static int out_write(NbdConn *c, NbdOut *o)
         do {
             n = sendfile(c->fd, o->sf_fd, &off, MIN(o->sf_len, 1u << 30));
         } while (n < 0 && errno == EINTR);
+        while (n == 0) {
+            /* The file shrank under us: the rest reads as zeroes, like a
+             * hole (as block-file.c reads it, and as qemu-nbd answers). */
+            static const char zeroes[65536];
+
+            n = send(c->fd, zeroes, MIN(o->sf_len, sizeof(zeroes)),
+                     MSG_NOSIGNAL);
+            if (n < 0 && errno == EINTR) {
+                n = 0;
+            }
+        }
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
             return 0;
         }
-        if (n <= 0) {
-            /* The header is out: a short or failed read of the file
-             * cannot be reported any more (the spec's hard disconnect). */
+        if (n < 0) {
+            /* The header is out: a failed read of the file cannot be
+             * reported any more (the spec's hard disconnect). */
             wd_warn("nbd-server %s: client %s: sending data failed: %s",
-                    c->server->name, c->peer,
-                    n < 0 ? g_strerror(errno) : "file shrank");
+                    c->server->name, c->peer, g_strerror(errno));
             return -1;
         }
         o->sf_off += n;

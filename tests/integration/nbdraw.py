@@ -25,6 +25,50 @@ class Closed(Exception):
     pass
 
 
+class BioTls:
+    """TLS over memory BIOs on a raw socket, so that a test can send part
+    of a TLS record: pending() returns the encrypted bytes not sent yet."""
+
+    def __init__(self, raw, ctx, hostname):
+        self.raw = raw
+        self.inc, self.out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.obj = ctx.wrap_bio(self.inc, self.out, server_hostname=hostname)
+        while True:
+            try:
+                self.obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._pump()
+        self.raw.sendall(self.out.read())
+
+    def _pump(self):
+        self.raw.sendall(self.out.read())
+        b = self.raw.recv(65536)
+        if not b:
+            raise Closed('server closed during TLS')
+        self.inc.write(b)
+
+    def encrypt(self, data):
+        self.obj.write(data)
+        return self.out.read()
+
+    def sendall(self, data):
+        self.raw.sendall(self.encrypt(data))
+
+    def recv(self, n):
+        while True:
+            try:
+                return self.obj.read(n)
+            except ssl.SSLWantReadError:
+                try:
+                    self._pump()
+                except Closed:
+                    return b''
+
+    def close(self):
+        self.raw.close()
+
+
 class Nbd:
     def __init__(self, addr, timeout=20):
         fam = socket.AF_UNIX if isinstance(addr, str) else socket.AF_INET
@@ -66,15 +110,16 @@ class Nbd:
         assert magic == REP_MAGIC and opt == code, (hex(magic), opt, code)
         return rtype, self.recv(ln)
 
-    def starttls(self, ca, cert, key, hostname='localhost'):
+    def starttls(self, ca, cert, key, hostname='localhost', bio=False):
         self.opt(OPT['starttls'])
         assert self.reply(OPT['starttls'])[0] == REP_ACK
-        self.handshake(ca, cert, key, hostname)
+        self.handshake(ca, cert, key, hostname, bio)
 
-    def handshake(self, ca, cert, key, hostname='localhost'):
+    def handshake(self, ca, cert, key, hostname='localhost', bio=False):
         ctx = ssl.create_default_context(cafile=ca)
         ctx.load_cert_chain(cert, key)
-        self.s = ctx.wrap_socket(self.raw, server_hostname=hostname)
+        self.s = BioTls(self.raw, ctx, hostname) if bio else \
+            ctx.wrap_socket(self.raw, server_hostname=hostname)
 
     def go(self, name, opt='go'):
         """NBD_OPT_GO (or INFO); returns (size, transmission flags)."""
@@ -117,10 +162,11 @@ class Nbd:
         self.s.close()
 
 
-def connect(addr, export='', tls=None):
-    """A connected client in transmission: tls=(ca, cert, key) or None."""
+def connect(addr, export='', tls=None, bio=False):
+    """A connected client in transmission: tls=(ca, cert, key) or None;
+    bio: TLS through BioTls (partial records possible)."""
     c = Nbd(addr)
     if tls:
-        c.starttls(*tls)
+        c.starttls(*tls, bio=bio)
     c.size, c.flags = c.go(export)
     return c
