@@ -456,7 +456,9 @@ bool wd_monitor_set_add(WdMonitorSet *ms, const char *spec, GError **errp)
         monitor_free(mon);
         return false;
     }
-    g_autoptr(WdSocketListener) l = wd_socket_listener_new(addr, 1, 16,
+    /* Backlog SOMAXCONN (0): with 16, a burst of clients connecting at
+     * once got EAGAIN from connect() on the unix socket. */
+    g_autoptr(WdSocketListener) l = wd_socket_listener_new(addr, 1, 0,
                                                            errp);
     if (!l) {
         g_prefix_error(errp, "--monitor: ");
