@@ -91,7 +91,7 @@ bool qmp_nbd_server_add(QmpSession *session,
     };
 
     if (arg->bitmap) {
-        wd_error_setg(errp, "bitmap: dirty bitmaps are not supported");
+        wd_error_setg(errp, "Bitmap '%s' is not found", arg->bitmap);
         return false;
     }
     return wd_block_export_add(&opts, errp);

@@ -55,6 +55,7 @@ typedef struct {
     char *tls_hostname;
     char *offset;
     gboolean snapshot;
+    gboolean allocation_depth;
     char *bitmap;
     char *connect;
     gboolean disconnect;
@@ -209,6 +210,9 @@ static bool build_server(NbdOpts *o, WdBlockNode *node, GError **errp)
                                          o->description, node,
                                          !o->read_only, o->shared != 1,
                                          errp);
+    if (exp) {
+        wd_nbd_export_set_allocation_depth(exp, o->allocation_depth);
+    }
     /* The server takes ownership of @exp, also on failure. */
     return exp && wd_nbd_server_add_export(o->server, exp, errp);
 }
@@ -345,6 +349,9 @@ int wd_cmd_nbd(int argc, char **argv)
         { "snapshot", 's', 0, G_OPTION_ARG_NONE, &o.snapshot,
           "export a writable throwaway view: writes go to a temporary "
           "file in $TMPDIR and are lost on exit", NULL },
+        { "allocation-depth", 'A', 0, G_OPTION_ARG_NONE,
+          &o.allocation_depth,
+          "offer the qemu:allocation-depth meta context", NULL },
         { "bitmap", 'B', 0, G_OPTION_ARG_STRING, &o.bitmap,
           "expose a persistent dirty bitmap (raw images have none)", "NAME" },
         { "connect", 'c', 0, G_OPTION_ARG_FILENAME, &o.connect,

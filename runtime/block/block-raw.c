@@ -70,6 +70,15 @@ static int raw_block_status(WdBlockNode *bs, uint64_t offset, uint64_t len,
                                  status);
 }
 
+static int raw_allocation_depth(WdBlockNode *bs, uint64_t offset,
+                                uint64_t len, uint64_t *pnum, unsigned *depth)
+{
+    RawState *s = raw_state(bs);
+
+    return wd_block_allocation_depth(s->file, s->offset + offset, len, pnum,
+                                     depth);
+}
+
 static int raw_get_fd(WdBlockNode *bs, uint64_t *offset, uint64_t len)
 {
     RawState *s = raw_state(bs);
@@ -101,6 +110,7 @@ static const WdBlockDriver raw_driver = {
     .discard = raw_discard,
     .write_zeroes = raw_write_zeroes,
     .block_status = raw_block_status,
+    .allocation_depth = raw_allocation_depth,
     .get_fd = raw_get_fd,
     .can_zero_fast = raw_can_zero_fast,
     .close = raw_close,

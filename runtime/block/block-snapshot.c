@@ -228,6 +228,25 @@ static int snap_block_status(WdBlockNode *bs, uint64_t offset, uint64_t len,
                                  status);
 }
 
+/* Overlay clusters are this node's own bytes; the rest is the base's. */
+static int snap_allocation_depth(WdBlockNode *bs, uint64_t offset,
+                                 uint64_t len, uint64_t *pnum,
+                                 unsigned *depth)
+{
+    SnapState *s = snap_state(bs);
+    bool ov;
+    uint64_t n = same_run(s, offset, len, &ov);
+    int ret = 0;
+
+    *pnum = n;
+    *depth = 1;
+    if (!ov) {
+        ret = wd_block_allocation_depth(s->base, offset, n, pnum, depth);
+        *depth += *depth ? 1 : 0;
+    }
+    return ret;
+}
+
 static void snap_state_free(SnapState *s)
 {
     wd_block_node_unref(s->base);
@@ -249,6 +268,7 @@ static const WdBlockDriver snapshot_driver = {
     .pwritev = snap_pwritev,
     .write_zeroes = snap_write_zeroes,
     .block_status = snap_block_status,
+    .allocation_depth = snap_allocation_depth,
     .close = snap_close,
 };
 

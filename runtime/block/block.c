@@ -327,6 +327,26 @@ int wd_block_write_zeroes(WdBlockNode *bs, uint64_t offset, uint64_t len,
     return write_zero_buffers(bs, offset, len, flags);
 }
 
+int wd_block_allocation_depth(WdBlockNode *bs, uint64_t offset, uint64_t len,
+                              uint64_t *pnum, unsigned *depth)
+{
+    int ret;
+
+    if (len == 0 || !in_range(bs, offset, len)) {
+        return -EINVAL;
+    }
+    if (!bs->drv->allocation_depth) {
+        *pnum = len;
+        *depth = 1;
+        return 0;
+    }
+    ret = bs->drv->allocation_depth(bs, offset, len, pnum, depth);
+    if (ret == 0 && (*pnum == 0 || *pnum > len)) {
+        *pnum = len;
+    }
+    return ret;
+}
+
 int wd_block_block_status(WdBlockNode *bs, uint64_t offset, uint64_t len,
                           uint64_t *pnum, int *status)
 {

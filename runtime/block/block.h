@@ -77,6 +77,11 @@ typedef struct WdBlockDriver {
                         uint64_t *pnum, int *status);
     int (*get_fd)(WdBlockNode *bs, uint64_t *offset, uint64_t len);
     bool (*can_zero_fast)(WdBlockNode *bs);
+    /* QEMU's allocation depth: 1 where this node holds the bytes, N+1
+     * where they come from a backing node at depth N, 0 unallocated.
+     * Absent: 1 everywhere (a node without backing). */
+    int (*allocation_depth)(WdBlockNode *bs, uint64_t offset, uint64_t len,
+                            uint64_t *pnum, unsigned *depth);
     /* Frees the driver state; called once, from the last unref. */
     void (*close)(WdBlockNode *bs);
 } WdBlockDriver;
@@ -190,6 +195,10 @@ int wd_block_write_zeroes(WdBlockNode *bs, uint64_t offset, uint64_t len,
  * WdBlockStatus bits.  @len must be > 0. */
 int wd_block_block_status(WdBlockNode *bs, uint64_t offset, uint64_t len,
                           uint64_t *pnum, int *status);
+/* Sets *pnum (1..len) bytes from @offset that share *depth (see the
+ * allocation_depth driver method); 0 or -EINVAL. */
+int wd_block_allocation_depth(WdBlockNode *bs, uint64_t offset, uint64_t len,
+                              uint64_t *pnum, unsigned *depth);
 /* For zero-copy reads of [offset, offset+len): returns an fd (borrowed
  * while the caller holds a reference) and sets *fd_offset, or -ENOTSUP. */
 int wd_block_get_fd(WdBlockNode *bs, uint64_t offset, uint64_t len,

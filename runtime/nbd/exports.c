@@ -264,7 +264,8 @@ bool wd_block_export_add(const BlockExportOptions *o, GError **errp)
         return false;
     }
     if (n->bitmaps) {
-        wd_error_setg(errp, "bitmaps: dirty bitmaps are not supported");
+        /* QEMU's text: raw nodes have no dirty bitmaps to export. */
+        wd_error_setg(errp, "Bitmap '%s' is not found", n->bitmaps->value);
         return false;
     }
     if (n->description && strlen(n->description) > MAX_DESCRIPTION) {
@@ -289,6 +290,8 @@ bool wd_block_export_add(const BlockExportOptions *o, GError **errp)
     if (!exp) {
         return false;
     }
+    wd_nbd_export_set_allocation_depth(exp, n->has_allocation_depth &&
+                                            n->allocation_depth);
     /* The server takes the creation reference; the registry keeps one. */
     if (!wd_nbd_server_add_export(s, wd_nbd_export_ref(exp), errp)) {
         wd_nbd_export_unref(exp);

@@ -93,8 +93,9 @@
  * page-aligned (enough for O_DIRECT on all but exotic devices). */
 #define NBD_SRV_HDR_ROOM 4096
 
-/* The id we give base:allocation in NBD_REP_META_CONTEXT. */
+/* The ids we give the meta contexts in NBD_REP_META_CONTEXT. */
 #define NBD_SRV_META_ID_ALLOCATION 1
+#define NBD_SRV_META_ID_DEPTH 2
 
 /* READs taken in but not yet answered inline, per connection. */
 #define NBD_SRV_MAX_DEFER 128
@@ -162,6 +163,7 @@ struct WdNbdExport {
     uint32_t min_block;
     bool writable;
     bool multi_conn;
+    bool allocation_depth;  /* offers qemu:allocation-depth */
     NbdInlineMode inline_mode;
     /* under server->lock once added */
     WdNbdServer *server;
@@ -264,6 +266,7 @@ struct NbdConn {
     bool tls_active;        /* handshake done: all I/O goes through tls */
     bool structured;        /* structured replies negotiated */
     bool meta_alloc;        /* base:allocation selected ... */
+    bool meta_depth;        /* qemu:allocation-depth selected ... */
     char *meta_export;      /* ... for this export name */
     bool export_name_end;   /* handshake ended by EXPORT_NAME */
     /* transmission */

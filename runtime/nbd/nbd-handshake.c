@@ -82,6 +82,7 @@ void nbd_hs_reset_negotiated(NbdConn *c)
 {
     c->structured = false;
     c->meta_alloc = false;
+    c->meta_depth = false;
     g_clear_pointer(&c->meta_export, g_free);
 }
 

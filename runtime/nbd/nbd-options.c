@@ -132,6 +132,7 @@ static void meta_for_export(NbdConn *c, WdNbdExport *exp)
 {
     if (c->meta_export && strcmp(c->meta_export, exp->name) != 0) {
         c->meta_alloc = false;
+        c->meta_depth = false;
     }
 }
 
@@ -297,15 +298,37 @@ static bool opt_structured_reply(NbdConn *c, uint32_t len)
     return true;
 }
 
-/* Does @q select base:allocation?  "base:" is LIST's wildcard. */
-static bool query_matches(const uint8_t *q, uint32_t n, bool list)
-{
-    size_t alen = strlen(NBD_META_BASE_ALLOCATION);
+/* Meta contexts, as bits of a mask. */
+enum {
+    CTX_ALLOCATION = 1 << 0,    /* base:allocation */
+    CTX_DEPTH = 1 << 1,         /* qemu:allocation-depth */
+};
 
-    if (n == alen && memcmp(q, NBD_META_BASE_ALLOCATION, alen) == 0) {
-        return true;
+static const struct {
+    unsigned bit;
+    const char *name;
+    uint32_t id;
+} contexts[] = {
+    { CTX_ALLOCATION, NBD_META_BASE_ALLOCATION, NBD_SRV_META_ID_ALLOCATION },
+    { CTX_DEPTH, NBD_META_QEMU_ALLOCATION_DEPTH, NBD_SRV_META_ID_DEPTH },
+};
+
+/* The contexts query @q names; LIST also takes a namespace ("base:",
+ * "qemu:") as a wildcard for the contexts in it. */
+static unsigned query_matches(const uint8_t *q, uint32_t n, bool list)
+{
+    unsigned mask = 0;
+
+    for (size_t i = 0; i < G_N_ELEMENTS(contexts); i++) {
+        const char *name = contexts[i].name;
+        size_t ns = strchr(name, ':') + 1 - name;
+
+        if ((n == strlen(name) && memcmp(q, name, n) == 0) ||
+            (list && n == ns && memcmp(q, name, ns) == 0)) {
+            mask |= contexts[i].bit;
+        }
     }
-    return list && n == 5 && memcmp(q, "base:", 5) == 0;
+    return mask;
 }
 
 static bool opt_meta_context(NbdConn *c, const uint8_t *data, uint32_t len)
@@ -314,7 +337,7 @@ static bool opt_meta_context(NbdConn *c, const uint8_t *data, uint32_t len)
     OptReader r = { data, len };
     g_autofree char *name = NULL;
     g_autoptr(WdNbdExport) exp = NULL;
-    bool match = false;
+    unsigned match = 0;
     uint32_t nq;
 
     if (!list && !c->structured) {
@@ -354,26 +377,34 @@ static bool opt_meta_context(NbdConn *c, const uint8_t *data, uint32_t len)
         reply_bad_length(c);
         return true;
     }
-    /* No query: LIST lists everything, SET selects nothing. */
-    match |= list && nq == 0;
     exp = nbd_server_lookup_export(c->server, name);
     if (!exp) {
         nbd_hs_reply_err(c, NBD_REP_ERR_UNKNOWN, "export '%s' not present",
                          name);
         return true;
     }
-    if (match) {
-        size_t alen = strlen(NBD_META_BASE_ALLOCATION);
-        uint8_t buf[4 + sizeof(NBD_META_BASE_ALLOCATION)];
-        uint32_t id = htobe32(list ? 0 : NBD_SRV_META_ID_ALLOCATION);
+    unsigned offered = CTX_ALLOCATION |
+                       (exp->allocation_depth ? CTX_DEPTH : 0);
+    /* No query: LIST lists everything, SET selects nothing. */
+    if (list && nq == 0) {
+        match = offered;
+    }
+    match &= offered;
+    for (size_t i = 0; i < G_N_ELEMENTS(contexts); i++) {
+        if (match & contexts[i].bit) {
+            size_t n = strlen(contexts[i].name);
+            uint8_t buf[4 + NBD_MAX_STRING];
+            uint32_t id = htobe32(list ? 0 : contexts[i].id);
 
-        memcpy(buf, &id, 4);
-        memcpy(buf + 4, NBD_META_BASE_ALLOCATION, alen);
-        nbd_hs_reply(c, NBD_REP_META_CONTEXT, buf, 4 + alen);
+            memcpy(buf, &id, 4);
+            memcpy(buf + 4, contexts[i].name, n);
+            nbd_hs_reply(c, NBD_REP_META_CONTEXT, buf, 4 + n);
+        }
     }
     if (!list) {
         /* SET replaces the previous selection. */
-        c->meta_alloc = match;
+        c->meta_alloc = match & CTX_ALLOCATION;
+        c->meta_depth = match & CTX_DEPTH;
         g_free(c->meta_export);
         c->meta_export = g_strdup(exp->name);
     }

@@ -139,6 +139,8 @@
 
 #define NBD_META_NS_BASE            "base"
 #define NBD_META_BASE_ALLOCATION    "base:allocation"
+/* QEMU's: extent flags are the allocation depth (0 none, 1 local, N). */
+#define NBD_META_QEMU_ALLOCATION_DEPTH "qemu:allocation-depth"
 #define NBD_STATE_HOLE              (1u << 0)   /* unallocated */
 #define NBD_STATE_ZERO              (1u << 1)   /* reads as zeroes */
 

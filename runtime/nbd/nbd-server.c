@@ -129,6 +129,11 @@ bool wd_nbd_export_is_writable(WdNbdExport *exp)
     return exp->writable;
 }
 
+void wd_nbd_export_set_allocation_depth(WdNbdExport *exp, bool on)
+{
+    exp->allocation_depth = on;
+}
+
 size_t wd_nbd_export_count_connections(WdNbdExport *exp)
 {
     size_t n;

@@ -80,9 +80,10 @@ static uint32_t tx_validate(NbdConn *c, uint16_t type, uint16_t flags,
         break;
     case NBD_CMD_BLOCK_STATUS:
         allowed |= NBD_CMD_FLAG_REQ_ONE;
-        /* Only with base:allocation selected for this export, which
+        /* Only with a meta context selected for this export, which
          * implies structured replies (spec). */
-        if (!c->structured || !c->meta_alloc || len == 0) {
+        if (!c->structured || !(c->meta_alloc || c->meta_depth) ||
+            len == 0) {
             return NBD_EINVAL;
         }
         break;
@@ -621,38 +622,51 @@ static void worker_read(NbdReq *req)
     nbd_conn_send(c, &o);
 }
 
-static void worker_block_status(NbdReq *req)
+/* Extent flags of one meta context for bytes from @pos: *pnum of them. */
+typedef int (*ExtentFn)(WdBlockNode *bs, uint64_t pos, uint64_t len,
+                        uint64_t *pnum, uint32_t *flags);
+
+static int allocation_extent(WdBlockNode *bs, uint64_t pos, uint64_t len,
+                             uint64_t *pnum, uint32_t *flags)
 {
-    NbdConn *c = req->conn;
-    WdNbdExport *e = c->exp;
-    unsigned max = (req->flags & NBD_CMD_FLAG_REQ_ONE) ? 1 :
-                   NBD_SRV_MAX_EXTENTS;
-    NbdBuf *b = nbd_conn_buf_get(c, 4 + 8 * (size_t)max);
-    NbdBlockDescriptor *d = (NbdBlockDescriptor *)(nbd_buf_data(b) + 4);
-    uint64_t pos = req->offset, end = req->offset + req->len;
-    uint32_t id = htobe32(NBD_SRV_META_ID_ALLOCATION);
-    unsigned n = 0;
-    NbdOut o = { .req = req, .buf = b };
+    int st, ret = wd_block_block_status(bs, pos, len, pnum, &st);
+
+    *flags = ((st & WD_BLOCK_DATA) ? 0 : NBD_STATE_HOLE) |
+             ((st & WD_BLOCK_ZERO) ? NBD_STATE_ZERO : 0);
+    return ret;
+}
+
+static int depth_extent(WdBlockNode *bs, uint64_t pos, uint64_t len,
+                        uint64_t *pnum, uint32_t *flags)
+{
+    unsigned depth;
+    int ret = wd_block_allocation_depth(bs, pos, len, pnum, &depth);
+
+    *flags = depth;
+    return ret;
+}
+
+/*
+ * Fills @d with at most @max extents of [pos, end), merging neighbours
+ * with equal flags. Returns how many, or a negative errno when not even
+ * the first could be had (later failures just end the list).
+ */
+static int fill_extents(WdBlockNode *bs, uint64_t pos, uint64_t end,
+                        ExtentFn fn, NbdBlockDescriptor *d, unsigned max)
+{
+    int n = 0;
 
     while (pos < end) {
         uint64_t pnum;
-        int st, ret = wd_block_block_status(e->node, pos, end - pos, &pnum,
-                                            &st);
         uint32_t flags;
+        int ret = fn(bs, pos, end - pos, &pnum, &flags);
 
         if (ret < 0) {
-            if (n) {
-                break;          /* report what we have */
-            }
-            nbd_conn_buf_put(c, b);
-            reply_status(req, nbd_errno_to_wire(ret));
-            return;
+            return n ? n : ret;
         }
-        flags = ((st & WD_BLOCK_DATA) ? 0 : NBD_STATE_HOLE) |
-                ((st & WD_BLOCK_ZERO) ? NBD_STATE_ZERO : 0);
         if (n && be32toh(d[n - 1].status_flags) == flags) {
             d[n - 1].length = htobe32(be32toh(d[n - 1].length) + pnum);
-        } else if (n == max) {
+        } else if ((unsigned)n == max) {
             break;
         } else {
             d[n].length = htobe32(pnum);
@@ -664,12 +678,53 @@ static void worker_block_status(NbdReq *req)
             break;
         }
     }
-    memcpy(nbd_buf_data(b), &id, 4);
-    put_chunk(nbd_buf_data(b) - sizeof(NbdStructuredReply),
-              NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_BLOCK_STATUS, req->cookie,
-              4 + 8 * n);
-    o.p = nbd_buf_data(b) - sizeof(NbdStructuredReply);
-    o.len = sizeof(NbdStructuredReply) + 4 + 8 * n;
+    return n;
+}
+
+/* One BLOCK_STATUS chunk per selected meta context, in one buffer: each
+ * chunk's header is written in front of its payload. */
+static void worker_block_status(NbdReq *req)
+{
+    NbdConn *c = req->conn;
+    WdNbdExport *e = c->exp;
+    unsigned max = (req->flags & NBD_CMD_FLAG_REQ_ONE) ? 1 :
+                   NBD_SRV_MAX_EXTENTS;
+    size_t chunk_max = sizeof(NbdStructuredReply) + 4 + 8 * (size_t)max;
+    NbdBuf *b = nbd_conn_buf_get(c, 2 * chunk_max);
+    uint8_t *start = nbd_buf_data(b) - sizeof(NbdStructuredReply);
+    uint8_t *p = start;
+    const struct {
+        bool on;
+        uint32_t id;
+        ExtentFn fn;
+    } ctx[] = {
+        { c->meta_alloc, NBD_SRV_META_ID_ALLOCATION, allocation_extent },
+        { c->meta_depth, NBD_SRV_META_ID_DEPTH, depth_extent },
+    };
+    NbdOut o = { .req = req, .buf = b, .p = start };
+
+    for (size_t i = 0; i < G_N_ELEMENTS(ctx); i++) {
+        uint8_t *payload = p + sizeof(NbdStructuredReply);
+        uint32_t id = htobe32(ctx[i].id);
+        bool last = i + 1 == G_N_ELEMENTS(ctx) || !ctx[i + 1].on;
+        int n;
+
+        if (!ctx[i].on) {
+            continue;
+        }
+        n = fill_extents(e->node, req->offset, req->offset + req->len,
+                         ctx[i].fn, (NbdBlockDescriptor *)(payload + 4), max);
+        if (n < 0) {
+            nbd_conn_buf_put(c, b);
+            reply_status(req, nbd_errno_to_wire(n));
+            return;
+        }
+        memcpy(payload, &id, 4);
+        put_chunk(p, last ? NBD_REPLY_FLAG_DONE : 0,
+                  NBD_REPLY_TYPE_BLOCK_STATUS, req->cookie, 4 + 8 * n);
+        p = payload + 4 + 8 * n;
+    }
+    o.len = p - start;
     nbd_conn_send(c, &o);
 }
 

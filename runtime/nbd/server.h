@@ -133,6 +133,9 @@ const char *wd_nbd_export_get_name(WdNbdExport *exp);
 const char *wd_nbd_export_get_description(WdNbdExport *exp);
 WdBlockNode *wd_nbd_export_get_node(WdNbdExport *exp);     /* borrowed */
 bool wd_nbd_export_is_writable(WdNbdExport *exp);
+/* Offer QEMU's qemu:allocation-depth meta context (qemu-nbd -A, export
+ * option allocation-depth). Before the export is added to a server. */
+void wd_nbd_export_set_allocation_depth(WdNbdExport *exp, bool on);
 
 /**
  * wd_nbd_server_add_export:

@@ -137,8 +137,17 @@ try:
         "delete 'fmt0' instead" % kids[0]
     assert q.cmd('nbd-server-start', {'addr': {'type': 'unix', 'data': {
         'path': nbd_sock}}}) == {'return': {}}
+    assert err(q.cmd('block-export-add', {'type': 'nbd', 'id': 'f0',
+                                          'node-name': 'fmt0',
+                                          'bitmaps': ['b0']})) == \
+        "Bitmap 'b0' is not found"
     assert q.cmd('block-export-add', {'type': 'nbd', 'id': 'f0',
-                                      'node-name': 'fmt0'}) == {'return': {}}
+                                      'node-name': 'fmt0',
+                                      'allocation-depth': True}) == \
+        {'return': {}}
+    out = run('nbdinfo', '--map=qemu:allocation-depth',
+              'nbd+unix:///fmt0?socket=' + nbd_sock)
+    assert out.split() == ['0', str((1 << 20) - 4096), '1', 'local'], out
     out = run('qemu-io', '-r', '-f', 'raw', '-c', 'read -P 0x5a 0 4096',
               'nbd+unix:///fmt0?socket=' + nbd_sock)
     assert 'read 4096/4096' in out, out

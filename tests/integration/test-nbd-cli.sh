@@ -140,6 +140,28 @@ assert open(sys.argv[2], 'rb').read() == want
 PYEOF
 ok "-s: writes go to a throwaway overlay, reads see them, the image is untouched"
 
+# -A: qemu:allocation-depth, compared with qemu-nbd on the same -s view
+# (overlay clusters are local, the rest comes from the image at depth 2).
+qemu-nbd -t -A -s -f raw -k "$tmp/qa.sock" snap.img &
+qpid=$!
+cleanup_fn "kill $qpid 2>/dev/null"
+$NBD -t -A -s -k "$tmp/wa.sock" snap.img &
+pid=$!
+cleanup_fn "kill $pid 2>/dev/null"
+wait_for_path "$tmp/qa.sock"
+wait_for_path "$tmp/wa.sock"
+for s in qa wa; do
+    qemu-io -f raw -c 'write -P 1 64k 64k' -c 'write -P 2 1M 4k' \
+        "nbd+unix:///?socket=$tmp/$s.sock" >/dev/null || fail "write ($s)"
+    nbdinfo --map=qemu:allocation-depth "nbd+unix:///?socket=$tmp/$s.sock" > "$s.map" ||
+        fail "nbdinfo --map=qemu:allocation-depth ($s)"
+done
+grep -q "1  local" wa.map || fail "no local extent: $(cat wa.map)"
+diff qa.map wa.map || fail "allocation depth differs from qemu-nbd"
+diff <(qemu-nbd -L -k "$tmp/qa.sock") <($NBD -L -k "$tmp/wa.sock") || fail "-L with -A differs"
+kill $pid $qpid; wait $pid $qpid
+ok "-A: qemu:allocation-depth matches qemu-nbd -A (with -s), -L too"
+
 # --discard: ignored by default (trim leaves the data), unmap punches holes.
 allocated() { $PY -c 'import os,sys
 fd = os.open(sys.argv[1], os.O_RDONLY)
