@@ -7,6 +7,7 @@
 #include "monitor/qmp.h"
 #include "monitor/json-stream.h"
 #include "runtime/error.h"
+#include "runtime/qapi-util.h"
 #include "warden-config.h"
 
 #include <string.h>
@@ -178,8 +179,9 @@ static void on_message(const char *text, size_t len, const char *error,
                                        JSON_DECODE_ANY | JSON_ALLOW_NUL,
                                        &jerr);
     if (!req) {
-        g_autofree char *m = g_strdup_printf("JSON parse error, %s",
-                                             jerr.text);
+        g_autofree char *what = qapi_json_error_text(jerr.text);
+        g_autofree char *m = g_strdup_printf("JSON parse error, %s", what);
+        explicit_bzero(&jerr, sizeof(jerr));
         g_autoptr(json_t) r = error_reply("GenericError", m, NULL);
         send_msg(s, r);
         return;

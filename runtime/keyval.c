@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "runtime/error.h"
+#include "runtime/qapi-util.h"
 
 /*
  * jansson reports allocation failure by returning NULL / -1. GLib aborts on
@@ -355,10 +356,12 @@ json_t *wd_keyval_or_json_parse(const char *arg, const char *implied_key,
      */
     obj = json_loads(arg, JSON_REJECT_DUPLICATES, &jerr);
     if (!obj) {
-        g_autofree char *text = printable(jerr.text, strlen(jerr.text));
+        g_autofree char *quiet = qapi_json_error_text(jerr.text);
+        g_autofree char *text = printable(quiet, strlen(quiet));
 
         wd_error_setg(errp, "JSON parse error at line %d column %d: %s",
                       jerr.line, jerr.column, text);
+        explicit_bzero(&jerr, sizeof(jerr));
         return NULL;
     }
     /* Cannot happen for input starting with '{'; checked all the same. */

@@ -330,6 +330,20 @@ json_t *qapi_out_uint64(uint64_t v)
     return json_integer((json_int_t)v);
 }
 
+char *qapi_json_error_text(const char *t)
+{
+    const char *near = strstr(t, " near '\"");
+
+    if (g_str_has_prefix(t, "invalid Unicode '")) {
+        return g_strdup("invalid Unicode escape in a string");
+    }
+    if (near && !g_str_has_prefix(t, "duplicate object key") &&
+        near[strlen(" near '\"")] != '\'') {
+        return g_strndup(t, near - t);
+    }
+    return g_strdup(t);
+}
+
 void qapi_free_secret_str(char *s)
 {
     if (s) {

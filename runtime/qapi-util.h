@@ -60,4 +60,12 @@ bool qapi_parse_size(const char *s, uint64_t *out);
 /* Wipe and free a string that held secret data. */
 void qapi_free_secret_str(char *s);
 
+/*
+ * A jansson error text fit to show: jansson quotes the token it stopped
+ * at (up to 20 bytes); inside a string that is the string so far, which
+ * may be a secret (a malformed data=), so it is left out. Keys (duplicate
+ * object key) and structural tokens stay. Returns a new string.
+ */
+char *qapi_json_error_text(const char *text);
+
 #endif

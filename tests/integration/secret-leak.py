@@ -62,10 +62,12 @@ def main():
     keypw = ('kpw-' + secrets.token_hex(16)).encode()
     wrongpw = ('wpw-' + secrets.token_hex(16)).encode()
     last = ('last-' + secrets.token_hex(16)).encode()
+    short = ('sh-' + secrets.token_hex(6)).encode()     # 15 bytes
     wrongaes = ('w' + secrets.token_hex(7)).encode()  # one block
     named = {'inline': inline, 'base64': b64val, 'master key': master,
              'decrypted': crypted, 'psk': psk, 'key password': keypw,
-             'wrong password': wrongpw, 'wrong aes plaintext': wrongaes, 'last': last}
+             'wrong password': wrongpw, 'wrong aes plaintext': wrongaes, 'last': last,
+             'short': short}
 
     with open('master.key', 'w') as f:
         f.write(base64.b64encode(master).decode() + '\n')
@@ -113,7 +115,7 @@ def main():
         wait_path(qmp_sock, d)
         q = Qmp(qmp_sock, timeout=30)
         scenario(q, d.pid, nbd_sock, inline, b64val, crypted, keypw,
-                 wrongpw, wrongaes, last, iv, encrypt)
+                 wrongpw, wrongaes, last, short, iv, encrypt)
         check_core(d.pid, named)
         replies = b''.join(q.raw)
         with open('/proc/%d/cmdline' % d.pid, 'rb') as f:
@@ -136,7 +138,7 @@ def main():
 
 
 def scenario(q, pid, nbd_sock, inline, b64val, crypted, keypw, wrongpw,
-             wrongaes, last, iv, encrypt):
+             wrongaes, last, short, iv, encrypt):
     def good(name, args=None):
         r = q.cmd(name, args)
         assert 'return' in r, (name, r)
@@ -168,6 +170,17 @@ def scenario(q, pid, nbd_sock, inline, b64val, crypted, keypw, wrongpw,
     bad('object-add', {'qom-type': 'secret', 'id': 's-x', 'keyid': 's-b64',
                        'iv': iv64, 'data': wrongaes.decode()},
         'Key should be 32 bytes')
+    # Malformed JSON around a secret: the parse error must not quote it
+    # (jansson quotes tokens of up to 20 bytes: a short password).
+    for tail, want in ((b'\\q"}}', 'invalid escape'),
+                       (b'\x01"}}', 'control character'),
+                       (b'\\ud800"}}', 'invalid Unicode')):
+        q.f.write(b'{"execute": "object-add", "arguments": {"qom-type": '
+                  b'"secret", "id": "s-x", "data": "' + short + tail +
+                  b'\n')
+        q.f.flush()
+        r = q.read()
+        assert want in r['error']['desc'], r
     # Reading secrets back over QMP is impossible.
     for sid in ('s-inline', 's-b64', 's-aes', 'm0'):
         r = q.cmd('qom-get', {'path': '/objects/' + sid, 'property': 'data'})

@@ -231,6 +231,10 @@ static const BadCase bad_cases[] = {
     { .name = "json-trailing-text", .json_form = true, .input = "{} x",
       .error = "JSON parse error at line 1 column 4: "
                "end of file expected near 'x'" },
+    /* A bad string is not quoted: it may be a short secret. */
+    { .name = "json-bad-string-quiet", .json_form = true,
+      .input = "{\"qom-type\":\"secret\",\"id\":\"s\",\"data\":\"pw\\q\"}",
+      .error = "JSON parse error at line 1 column 42: invalid escape" },
     { .name = "json-single-quotes", .json_form = true, .input = "{'a':1}",
       .error = "JSON parse error at line 1 column 2: "
                "string or '}' expected near '''" },

@@ -109,6 +109,16 @@ static const Case cases[] = {
     { "duplicate-key", true, "{\"execute\":\"quit\",\"execute\":\"quit\"}",
       ERR("GenericError", "JSON parse error, duplicate object key near "
           "'\\\"execute\\\"'") },
+    /* Errors inside a string never quote it: it may be a secret. */
+    { "bad-string-quiet", true,
+      "{\"execute\":\"object-add\",\"arguments\":{\"qom-type\":"
+      "\"secret\",\"id\":\"s\",\"data\":\"TOPSECRET\\q\"}}"
+      "{\"execute\":\"x\",\"arguments\":{\"data\":\"TOPSECRET\x01\"}}"
+      "{\"execute\":\"x\",\"arguments\":{\"data\":\"TOPSECRET\\ud800\"}}",
+      ERR("GenericError", "JSON parse error, invalid escape")
+      ERR("GenericError", "JSON parse error, control character 0x1")
+      ERR("GenericError", "JSON parse error, invalid Unicode escape in a "
+          "string") },
     { "stray-close", true, "}",
       ERR("GenericError", "JSON parse error, expecting value") },
     { "invalid-utf8", true, "{\"execute\":\"\xc3\x28\"}",
