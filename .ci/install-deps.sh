@@ -10,4 +10,4 @@ $SUDO apt-get install -y -qq --no-install-recommends \
     libglib2.0-dev libgnutls28-dev nettle-dev libjansson-dev libedit-dev \
     gnutls-bin openssl socat python3 python3-libnbd python3-websockets \
     qemu-utils qemu-system-common libnbd-bin nbdkit nbd-server fio \
-    valgrind gdb bc ca-certificates >/dev/null
+    valgrind gdb bc iperf3 linux-perf ca-certificates >/dev/null

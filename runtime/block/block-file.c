@@ -36,6 +36,21 @@ typedef struct FileState {
     gint no_punch_hole;
     gint no_zero_range;
     gint no_seek_data;
+    /*
+     * The last allocated extent SEEK_DATA/SEEK_HOLE found, [data_start,
+     * data_end), so that block status inside it costs no lseek: on tmpfs
+     * SEEK_HOLE walks every page up to the next hole, which for a fully
+     * allocated image is EOF (milliseconds per call; nbdcopy asks for
+     * every 128 MiB on each connection).  Writes never turn data into
+     * holes; discard and write_zeroes may, so they drop the extent and
+     * bump extent_gen, and an lseek answer obtained across such a call
+     * is not remembered.  Someone else punching holes in the file behind
+     * our back only makes us report data where there are zeroes, which
+     * is always a correct answer.
+     */
+    GMutex extent_lock;
+    uint64_t data_start, data_end;      /* empty when equal */
+    uint64_t extent_gen;
 } FileState;
 
 static FileState *file_state(WdBlockNode *bs)
@@ -167,12 +182,25 @@ static int try_fallocate(FileState *s, int mode, uint64_t offset,
     }
 }
 
+/* After anything that may have deallocated [@offset, @offset + @len):
+ * forget the remembered data extent if it overlaps. */
+static void extent_forget(FileState *s, uint64_t offset, uint64_t len)
+{
+    g_mutex_lock(&s->extent_lock);
+    s->extent_gen++;
+    if (offset < s->data_end && offset + len > s->data_start) {
+        s->data_start = s->data_end = 0;
+    }
+    g_mutex_unlock(&s->extent_lock);
+}
+
 static int file_discard(WdBlockNode *bs, uint64_t offset, uint64_t len)
 {
     FileState *s = file_state(bs);
     int ret = try_fallocate(s, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                             offset, len, &s->no_punch_hole);
 
+    extent_forget(s, offset, len);
     /* Discard is advisory: not being able to deallocate is no error. */
     return ret == -ENOTSUP ? 0 : ret;
 }
@@ -221,6 +249,7 @@ static int file_write_zeroes(WdBlockNode *bs, uint64_t offset, uint64_t len,
             }
         }
     }
+    extent_forget(s, offset, len);
     if (ret == 0 && (flags & WD_BLOCK_FUA)) {
         /* fallocate changes metadata only; make it durable. */
         ret = file_flush(bs);
@@ -233,6 +262,7 @@ static int file_block_status(WdBlockNode *bs, uint64_t offset, uint64_t len,
 {
     FileState *s = file_state(bs);
     off_t data, hole;
+    uint64_t gen;
 
     /*
      * lseek moves the shared file position, which is harmless: every read
@@ -241,6 +271,15 @@ static int file_block_status(WdBlockNode *bs, uint64_t offset, uint64_t len,
     if (s->is_blockdev || g_atomic_int_get(&s->no_seek_data)) {
         goto all_data;
     }
+    g_mutex_lock(&s->extent_lock);
+    gen = s->extent_gen;
+    if (offset >= s->data_start && offset < s->data_end) {
+        *pnum = MIN(s->data_end - offset, len);
+        g_mutex_unlock(&s->extent_lock);
+        *status = WD_BLOCK_DATA;
+        return 0;
+    }
+    g_mutex_unlock(&s->extent_lock);
     data = lseek(s->fd, offset, SEEK_DATA);
     if (data < 0) {
         if (errno == ENXIO) {
@@ -265,6 +304,12 @@ static int file_block_status(WdBlockNode *bs, uint64_t offset, uint64_t len,
          * always a safe answer. */
         goto all_data;
     }
+    g_mutex_lock(&s->extent_lock);
+    if (s->extent_gen == gen) {
+        s->data_start = offset;
+        s->data_end = hole;
+    }
+    g_mutex_unlock(&s->extent_lock);
     *pnum = MIN((uint64_t)hole - offset, len);
     *status = WD_BLOCK_DATA;
     return 0;
@@ -300,6 +345,7 @@ static void file_state_free(FileState *s)
     if (s->fd >= 0) {
         close(s->fd);
     }
+    g_mutex_clear(&s->extent_lock);
     g_free(s->filename);
     g_free(s);
 }
@@ -382,6 +428,7 @@ WdBlockNode *wd_block_file_open(const char *node_name, const char *filename,
         oflags |= O_DIRECT;
     }
     s = g_new0(FileState, 1);
+    g_mutex_init(&s->extent_lock);
     s->filename = g_strdup(filename);
     s->direct = direct;
     s->fd = open(filename, oflags);

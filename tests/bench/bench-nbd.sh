@@ -3,16 +3,26 @@
 # NBD server benchmark: warden nbd, qemu-nbd and nbdkit (file plugin) side
 # by side in one run on the same tmpfs image, with the same clients.
 # Prints throughput, each server's CPU seconds per GiB moved (from
-# /proc/PID/stat), and warden's ratio to each peer. Not part of meson test.
+# /proc/PID/stat), and warden's ratio to each peer; every figure is the
+# median over ROUNDS rounds (servers interleaved within each round).  Also
+# measures iperf3 TCP loopback throughput each round (the plain read
+# target is >= 1.25x nbdkit or >= 90 % of it).  Not part of meson test.
 #
 # Usage: tests/bench/bench-nbd.sh [WARDEN] [SIZE_MIB] [ROUNDS]
+# Environment: WORKLOADS (default all: "seqread-plain:0 seqread-tls:1
+# seqwrite:0 randread4k:0 connects-tls:1"), SERVERS (default "warden
+# qemu-nbd nbdkit"), FIO_SECS, CONNECT_SECS, IPERF_SECS.
 set -u
 WARDEN=${1:-build/warden}
 SIZE_MIB=${2:-1024}
 ROUNDS=${3:-3}
 FIO_SECS=${FIO_SECS:-8}
 CONNECT_SECS=${CONNECT_SECS:-5}
-for c in nbdcopy nbdinfo qemu-nbd nbdkit fio certtool; do
+IPERF_SECS=${IPERF_SECS:-3}
+WORKLOADS=${WORKLOADS:-"seqread-plain:0 seqread-tls:1 seqwrite:0 randread4k:0 connects-tls:1"}
+SERVERS=${SERVERS:-"warden qemu-nbd nbdkit"}
+PY=/usr/bin/python3
+for c in nbdcopy nbdinfo qemu-nbd nbdkit fio certtool bc; do
     command -v $c >/dev/null || { echo "missing $c"; exit 1; }
 done
 WARDEN=$(readlink -f "$WARDEN")
@@ -72,7 +82,7 @@ uri() {   # uri TLS SOCK
     fi
 }
 
-declare -A RESULT CPU
+declare -A RESULT CPU CPUS
 measure() {   # measure WORKLOAD NAME TLS
     local w=$1 name=$2 tls=$3
     local sock=$tmp/$name.sock
@@ -116,35 +126,76 @@ measure() {   # measure WORKLOAD NAME TLS
         value=$(echo "$bytes / $secs / 1048576" | bc -l)
         CPU[$w,$name]=$(echo "$cpu / ($bytes / 1073741824)" | bc -l) ;;
     esac
-    RESULT[$w,$name]=$(echo "${RESULT[$w,$name]:-0} + $value" | bc -l)
+    RESULT[$w,$name]="${RESULT[$w,$name]:-} $value"
+    CPUS[$w,$name]="${CPUS[$w,$name]:-} ${CPU[$w,$name]}"
 }
 
-workloads="seqread-plain:0 seqread-tls:1 seqwrite:0 randread4k:0 connects-tls:1"
+median() {   # median NUMBERS...
+    printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1}
+        END {if (NR == 0) print 0; else if (NR % 2) print v[(NR + 1) / 2];
+             else print (v[NR / 2] + v[NR / 2 + 1]) / 2}'
+}
+
+IPERF=
+iperf_round() {   # TCP loopback throughput in MiB/s, appended to IPERF
+    command -v iperf3 >/dev/null || return 0
+    local port pid out
+    port=$($PY -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    iperf3 -s -1 -B 127.0.0.1 -p "$port" >/dev/null 2>&1 &
+    pid=$!
+    for i in $(seq 50); do
+        ss -ltn 2>/dev/null | grep -q "127.0.0.1:$port " && break
+        sleep 0.1
+    done
+    out=$(iperf3 -c 127.0.0.1 -p "$port" -t "$IPERF_SECS" -J 2>/dev/null |
+          $PY -c 'import json, sys; print(json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"] / 8 / 1048576)' 2>/dev/null)
+    wait "$pid" 2>/dev/null
+    [ -n "$out" ] && IPERF="$IPERF $out"
+}
+
+workloads=$WORKLOADS
 for round in $(seq "$ROUNDS"); do
-    echo "# round $round/$ROUNDS"
+    echo "# round $round/$ROUNDS (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+    iperf_round
     for wl in $workloads; do
         w=${wl%%:*}; tls=${wl##*:}
-        for s in warden qemu-nbd nbdkit; do
+        for s in $SERVERS; do
             measure "$w" "$s" "$tls"
         done
     done
 done
+echo "# load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
+has() { case " $SERVERS " in *" $1 "*) return 0;; esac; return 1; }
+ratio() { if [ -n "$2" ] && [ "$(echo "$2 > 0" | bc -l)" = 1 ]; then
+              printf '%.2fx' "$(echo "$1 / $2" | bc -l)"; else printf -- -; fi; }
+table_row() {   # table_row WORKLOAD ARRAY-NAME PRINTF-FORMAT: sets M
+    local w=$1 fmt=$3 s
+    local -n vals=$2
+    M=()
+    for s in warden qemu-nbd nbdkit; do
+        M[$s]=
+        has "$s" && M[$s]=$(median ${vals[$w,$s]})
+    done
+    printf '%-14s %12s %12s %12s %10s %10s\n' "$w" \
+        "$(printf "$fmt" "${M[warden]:-0}")" "$(printf "$fmt" "${M[qemu-nbd]:-0}")" \
+        "$(printf "$fmt" "${M[nbdkit]:-0}")" \
+        "$(ratio "${M[warden]:-0}" "${M[qemu-nbd]}")" "$(ratio "${M[warden]:-0}" "${M[nbdkit]}")"
+}
+declare -A M
 printf '\n%-14s %12s %12s %12s %10s %10s\n' workload warden qemu-nbd nbdkit "w/qemu" "w/nbdkit"
 for wl in $workloads; do
     w=${wl%%:*}
-    a=$(echo "${RESULT[$w,warden]} / $ROUNDS" | bc -l)
-    b=$(echo "${RESULT[$w,qemu-nbd]} / $ROUNDS" | bc -l)
-    c=$(echo "${RESULT[$w,nbdkit]} / $ROUNDS" | bc -l)
-    printf '%-14s %12.1f %12.1f %12.1f %9.2fx %9.2fx\n' "$w" "$a" "$b" "$c" \
-        "$(echo "$a / $b" | bc -l)" "$(echo "$a / $c" | bc -l)"
+    table_row "$w" RESULT '%.1f'
+    if [ "$w" = seqread-plain ] && [ -n "$IPERF" ]; then
+        ip=$(median $IPERF)
+        printf '%-14s %12.1f   (seqread-plain warden = %.0f %% of it; iperf3 rounds:%s)\n' \
+            iperf3-tcp "$ip" "$(echo "${M[warden]:-0} * 100 / $ip" | bc -l)" "$IPERF"
+    fi
 done
-echo "(MiB/s; connects-tls: connections/s)"
-printf '\n%-14s %12s %12s %12s %10s\n' "server CPU" warden qemu-nbd nbdkit "w/nbdkit"
+echo "(MiB/s, medians of $ROUNDS rounds; connects-tls: connections/s)"
+printf '\n%-14s %12s %12s %12s %10s %10s\n' "server CPU" warden qemu-nbd nbdkit "w/qemu" "w/nbdkit"
 for wl in $workloads; do
-    w=${wl%%:*}
-    printf '%-14s %12.3f %12.3f %12.3f %9.2fx\n' "$w" "${CPU[$w,warden]}" \
-        "${CPU[$w,qemu-nbd]}" "${CPU[$w,nbdkit]}" \
-        "$(echo "${CPU[$w,warden]} / (${CPU[$w,nbdkit]} + 0.000001)" | bc -l)"
+    table_row "${wl%%:*}" CPUS '%.3f'
 done
-echo "(CPU seconds per GiB of the last round; connects-tls: CPU ms per connection)"
+echo "(server CPU seconds per GiB moved, medians; connects-tls: CPU ms per connection)"
