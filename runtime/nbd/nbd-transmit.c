@@ -243,6 +243,39 @@ static void batch_error(NbdConn *c, uint16_t type, uint64_t cookie,
 }
 
 /*
+ * Sends the reply header of a READ of @len bytes at @off, then the data
+ * straight from the node's file (sendfile: no copy through our memory;
+ * since Linux 6.5 a unix socket even takes the page-cache pages by
+ * reference).  Plain connections and large reads only: a small one would
+ * pay an extra syscall to save little copying.  @req: the
+ * worker's request (finished once sent), or NULL on the I/O thread, whose
+ * inline batch goes out first.  Returns false when the node has no file
+ * to send from.
+ */
+static bool tx_sendfile_read(NbdConn *c, NbdReq *req, uint64_t cookie,
+                             uint64_t off, uint32_t len)
+{
+    NbdOut o = { .req = req };
+    uint64_t fd_off;
+    int fd;
+
+    if (c->tls_active || len < NBD_SRV_SENDFILE_MIN ||
+        (fd = wd_block_get_fd(c->exp->node, off, len, &fd_off)) < 0) {
+        return false;
+    }
+    if (!req) {
+        nbd_tx_flush_batch(c);  /* replies produced before this one */
+    }
+    o.len = put_read_hdr(c, o.small + sizeof(o.small), cookie, off, len);
+    o.p = o.small + sizeof(o.small) - o.len;
+    o.sf_fd = fd;
+    o.sf_off = fd_off;
+    o.sf_len = len;
+    nbd_conn_send(c, &o);
+    return true;
+}
+
+/*
  * Answers a small READ on the I/O thread when its data is in memory.
  * Returns false (nothing sent) when the worker pool must do it.
  */
@@ -257,6 +290,10 @@ static bool tx_inline_read(NbdConn *c, uint64_t cookie, uint64_t off,
     if (len > NBD_SRV_INLINE_READ_MAX || len == 0 ||
         e->inline_mode == NBD_INLINE_NONE || c->inline_broken) {
         return false;
+    }
+    if (e->inline_mode == NBD_INLINE_ALWAYS && tx_sendfile_read(c, NULL, cookie,
+                                                                 off, len)) {
+        return true;
     }
     data = batch_room(c, hdr + len) + hdr;
     if (e->inline_mode == NBD_INLINE_NOWAIT) {
@@ -587,20 +624,9 @@ static void worker_read(NbdReq *req)
     NbdConn *c = req->conn;
     WdNbdExport *e = c->exp;
     NbdOut o = { .req = req };
-    uint64_t fd_off;
-    int fd, ret;
+    int ret;
 
-    if (!c->tls_active && req->len >= NBD_SRV_SENDFILE_MIN &&
-        (fd = wd_block_get_fd(e->node, req->offset, req->len,
-                              &fd_off)) >= 0) {
-        /* Plain socket: the page cache goes to the socket directly. */
-        o.len = put_read_hdr(c, o.small + sizeof(o.small), req->cookie,
-                             req->offset, req->len);
-        o.p = o.small + sizeof(o.small) - o.len;
-        o.sf_fd = fd;
-        o.sf_off = fd_off;
-        o.sf_len = req->len;
-        nbd_conn_send(c, &o);
+    if (tx_sendfile_read(c, req, req->cookie, req->offset, req->len)) {
         return;
     }
     req->buf = nbd_conn_buf_get(c, req->len);

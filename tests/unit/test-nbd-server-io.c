@@ -198,6 +198,150 @@ static void test_io_pipeline(void)
     wd_nbd_server_free(s);
 }
 
+/* ---- tests: READs sent from the file (sendfile) -------------------------- */
+
+#define FILE_SIZE (4 * 1024 * 1024)
+
+typedef struct {
+    uint64_t off;
+    uint32_t len;
+} FileRead;
+
+/* What the export must return for @r given @img (the file's bytes, valid
+ * up to @img_len; beyond it a file that shrank reads as zeroes). */
+static void expect_file_data(const uint8_t *got, const FileRead *r,
+                             const uint8_t *img, uint64_t img_len)
+{
+    g_autofree uint8_t *want = g_malloc0(r->len);
+
+    if (r->off < img_len) {
+        memcpy(want, img + r->off, MIN(r->len, img_len - r->off));
+    }
+    g_assert_cmpmem(got, r->len, want, r->len);
+}
+
+/* Sends all of @reads at once (cookie = index), then takes the replies
+ * in whatever order they come. */
+static void file_reads(Cli *c, bool sr, const FileRead *reads, int n,
+                       const uint8_t *img, uint64_t img_len)
+{
+    g_autofree bool *seen = g_new0(bool, n);
+
+    for (int i = 0; i < n; i++) {
+        cli_cmd(c, NBD_CMD_READ, 0, i, reads[i].off, reads[i].len, NULL);
+    }
+    for (int i = 0; i < n; i++) {
+        g_autofree uint8_t *p = NULL;
+        uint64_t cookie, off;
+        uint32_t len;
+        uint16_t flags;
+
+        if (sr) {
+            /* cookie is not known before: peek at the chunk header */
+            uint8_t hdr[20];
+
+            cli_read(c, hdr, sizeof(hdr));
+            memcpy(&cookie, hdr + 8, 8);
+            cookie = be64toh(cookie);
+            g_assert_cmpuint(cookie, <, n);
+            memcpy(&len, hdr + 16, 4);
+            len = be32toh(len);
+            memcpy(&flags, hdr + 4, 2);
+            g_assert_cmphex(be16toh(flags), ==, NBD_REPLY_FLAG_DONE);
+            g_assert_cmpuint(len, ==, reads[cookie].len + 8);
+            p = g_malloc(len);
+            cli_read(c, p, len);
+            memcpy(&off, p, 8);
+            g_assert_cmpuint(be64toh(off), ==, reads[cookie].off);
+            expect_file_data(p + 8, &reads[cookie], img, img_len);
+        } else {
+            g_assert_cmpuint(cli_simple(c, &cookie), ==, 0);
+            g_assert_cmpuint(cookie, <, n);
+            p = g_malloc(reads[cookie].len);
+            cli_read(c, p, reads[cookie].len);
+            expect_file_data(p, &reads[cookie], img, img_len);
+        }
+        g_assert_false(seen[cookie]);
+        seen[cookie] = true;
+    }
+}
+
+/*
+ * A file export on @dir (tmpfs: READs up to 1 MiB are answered on the I/O
+ * thread, the large ones by sendfile after the batch of small ones; other
+ * file systems: READs over 1 MiB by sendfile from a worker).  Offsets and
+ * lengths off page boundaries, small and large READs interleaved, simple
+ * and structured replies, and a file that shrinks under the export.
+ */
+static void test_io_file_reads(gconstpointer dir)
+{
+    static const FileRead reads[] = {
+        { 1, 65536 + 3 },               /* sendfile, unaligned */
+        { 100, 512 },                   /* inline, into the batch */
+        { 4095, 200000 },
+        { 7, 1 },
+        { 3 * 1024 * 1024 + 17, 1024 * 1024 - 17 },    /* to the end */
+        { 12345, 2 * 1024 * 1024 + 1 },                 /* worker */
+        { 65536, 65536 },               /* aligned */
+        { FILE_SIZE - 3, 3 },
+    };
+    static const FileRead after_shrink[] = {
+        { 1024 * 1024 - 50, 128 * 1024 },   /* crosses the new end */
+        { 2 * 1024 * 1024 + 5, 70000 },     /* all past it */
+        { 3, 100 },
+        { 1000, 1024 * 1024 + 77 },          /* crosses it, worker */
+    };
+    g_autoptr(GError) err = NULL;
+    g_autofree char *tmp = g_build_filename(dir ? dir : g_get_tmp_dir(),
+                                            "test-nbd-file-XXXXXX", NULL);
+    g_autofree char *path = NULL;
+    g_autofree uint8_t *img = g_malloc(FILE_SIZE);
+    WdBlockNode *node;
+    WdNbdServer *s = srv_new(NULL);
+
+    for (int i = 0; i < FILE_SIZE; i++) {
+        img[i] = (i * 7 + i / 4096) & 0xff;
+    }
+    g_assert_nonnull(g_mkdtemp(tmp));
+    path = g_build_filename(tmp, "disk.img", NULL);
+    g_assert_true(g_file_set_contents(path, (char *)img, FILE_SIZE, NULL));
+    node = wd_block_file_open("f0", path, false, false, &err);
+    g_assert_no_error(err);
+    g_assert_true(wd_nbd_server_add_export(
+        s, wd_nbd_export_new("file", NULL, node, false, true, &err), &err));
+    g_assert_no_error(err);
+    wd_block_node_unref(node);
+
+    for (int sr = 0; sr < 2; sr++) {
+        Cli *c = cli_new(s);
+
+        cli_greeting(c, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES);
+        cli_go(c, "file", sr);
+        for (int round = 0; round < 3; round++) {
+            file_reads(c, sr, reads, G_N_ELEMENTS(reads), img, FILE_SIZE);
+        }
+        cli_free(c);
+    }
+
+    /* The file shrinks under the export: the bytes past its new end read
+     * as zeroes and the connection stays in step. */
+    g_assert_cmpint(truncate(path, 1024 * 1024 + 100), ==, 0);
+    for (int sr = 0; sr < 2; sr++) {
+        Cli *c = cli_new(s);
+
+        cli_greeting(c, NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES);
+        cli_go(c, "file", sr);
+        file_reads(c, sr, after_shrink, G_N_ELEMENTS(after_shrink), img,
+                   1024 * 1024 + 100);
+        file_reads(c, sr, reads, 2, img, 1024 * 1024 + 100);
+        cli_free(c);
+    }
+    pump_until(no_connections, s);
+    wd_nbd_server_free(s);
+    g_unlink(path);
+    g_rmdir(tmp);
+}
+
 /* ---- tests: limits and lifecycle ---------------------------------------- */
 
 static void test_max_connections(void)
@@ -384,6 +528,12 @@ int main(int argc, char **argv)
     g_test_add_func("/nbd/server/io/structured", test_io_structured);
     g_test_add_func("/nbd/server/io/read-only", test_io_read_only);
     g_test_add_func("/nbd/server/io/pipeline", test_io_pipeline);
+    g_test_add_data_func("/nbd/server/io/file-reads/tmpdir", NULL,
+                         test_io_file_reads);
+    if (access("/dev/shm", W_OK) == 0) {
+        g_test_add_data_func("/nbd/server/io/file-reads/shm", "/dev/shm",
+                             test_io_file_reads);
+    }
     g_test_add_func("/nbd/server/max-connections", test_max_connections);
     g_test_add_func("/nbd/server/handshake-timeout",
                     test_handshake_timeout);
