@@ -122,13 +122,13 @@ ok "-o OFFSET exports the image from OFFSET on"
 # -s: a writable throwaway view; the image itself is never written.
 head -c 4M /dev/urandom > snap.img
 cp snap.img snap.orig
-$NBD -t -s -e 2 -k "$tmp/s.sock" snap.img &
+$NBD -t -s -e 2 -k "$tmp/snap.sock" snap.img &
 pid=$!
 cleanup_fn "kill $pid 2>/dev/null"
-wait_for_path "$tmp/s.sock"
+wait_for_path "$tmp/snap.sock"
 qemu-io -f raw -c 'write -P 0x5e 100000 5000' -c 'write -z 1M 70000' \
-    "nbd+unix:///?socket=$tmp/s.sock" >/dev/null || fail "write to -s"
-qemu-img convert -f raw -O raw "nbd+unix:///?socket=$tmp/s.sock" view.img || fail "read -s view"
+    "nbd+unix:///?socket=$tmp/snap.sock" >/dev/null || fail "write to -s"
+qemu-img convert -f raw -O raw "nbd+unix:///?socket=$tmp/snap.sock" view.img || fail "read -s view"
 kill $pid; wait $pid
 cmp -s snap.img snap.orig || fail "-s wrote to the image"
 $PY - snap.orig view.img <<'PYEOF' || fail "-s view is not image + writes"
