@@ -226,31 +226,45 @@ def export_del(d):
 
     q.events.clear()
     c = nbdraw.connect(P('tls.sock'), 'disk', TLS)
-    for i in range(16):
-        assert c.write(24576 + i * BLOCK, pattern(24576 + i * BLOCK, 5)) \
-            == 0
-    # Pipelined writes, then the hard delete while they are in flight.
-    for i in range(16, 64):
-        off = 24576 + i * BLOCK
-        c.request(nbdraw.CMD_WRITE, i, off, BLOCK, pattern(off, 5))
-    r = q.cmd('block-export-del', {'id': 'e1', 'mode': 'hard'})
-    assert r == {'return': {}}, r
-    acked = set(range(16))
+    # Writes pipelined 32 deep over 4 MiB, round after round, while QMP
+    # deletes the export hard from another thread.
+    base, nblocks = 8 << 20, (4 << 20) // BLOCK
+    replies = []
+
+    def delete():
+        time.sleep(0.3)
+        replies.append(q.cmd('block-export-del', {'id': 'e1',
+                                                  'mode': 'hard'}))
+    t = threading.Thread(target=delete)
+    t.start()
+    acked, inflight, sent = {}, {}, 0
     try:
-        while True:
+        while sent < 200000:
+            while len(inflight) < 32:
+                off = base + sent % nblocks * BLOCK
+                c.request(nbdraw.CMD_WRITE, sent, off, BLOCK,
+                          pattern(off, sent // nblocks))
+                inflight[sent] = off
+                sent += 1
             err, h, _ = c.simple_reply()
+            off = inflight.pop(h)
             if err == 0:
-                acked.add(h)
+                acked[off] = max(acked.get(off, 0), h // nblocks)
     except nbdraw.Closed as e:
         assert 'after 0 of' in str(e), 'torn reply: %s' % e
-    except (ConnectionResetError, BrokenPipeError):
+    except (ConnectionResetError, BrokenPipeError, OSError):
         pass
+    t.join(30)
+    assert replies == [{'return': {}}], replies
+    assert sent < 200000, 'the client was never dropped'
     assert deleted(q) == ['e1'], q.events
-    for i in acked:
-        off = 24576 + i * BLOCK
-        assert file_block(off) == pattern(off, 5), 'lost acked write %d' % i
-    ok('block-export-del mode=hard drops the client; %d acknowledged '
-       'writes all in the file' % len(acked))
+    for off, rnd in acked.items():
+        o, tag = struct.unpack('>QQ', file_block(off)[:16])
+        assert file_block(off) == pattern(off, tag) and tag >= rnd, \
+            'lost acknowledged write at %d' % off
+    ok('block-export-del mode=hard drops a client with writes in flight; '
+       'every acknowledged write (%d blocks, %d writes sent) is in the '
+       'file' % (len(acked), sent))
 
 
 def sigterm(d, add_exports=True, quiet=False):
