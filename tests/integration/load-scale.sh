@@ -28,3 +28,19 @@ raise_fd_limit() {
 
 # rss_kib PID: resident memory of a process.
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# stop_checked PID LOG NAME: SIGTERM a daemon we started (our child),
+# wait for it (bounded), and require exit 0 and no sanitizer report
+# (LeakSanitizer runs at exit) in its LOG.
+stop_checked() {
+    local pid=$1 log=$2 name=$3 i rc
+    kill "$pid" 2>/dev/null || fail "$name (pid $pid) is not running"
+    for ((i = 0; i < 600; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill -0 "$pid" 2>/dev/null && fail "$name did not exit within 30 s of SIGTERM"
+    wait "$pid"; rc=$?
+    grep -E "Sanitizer|runtime error:" "$log" && fail "$name: sanitizer report in $log"
+    [ "$rc" = 0 ] || fail "$name exited $rc on SIGTERM: $(tail -5 "$log")"
+}

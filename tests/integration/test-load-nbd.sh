@@ -55,6 +55,8 @@ done
 nbdinfo --size "nbd://127.0.0.1:$P_PLAIN/disk" >/dev/null \
     || fail "our server does not answer on $P_PLAIN"
 
+fds0=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
+
 out=$($LOAD clients "127.0.0.1:$P_PLAIN" disk img "$N_PLAIN" "$READS" \
       --pid "$DAEMON_PID") || fail "plain clients: $out"
 echo "$out"
@@ -74,6 +76,15 @@ ok "slowloris: $FLOOD never-negotiating connections at once for $FLOOD_S s, all 
     || fail "nbdinfo over TLS after the floods"
 kill -0 "$DAEMON_PID" || fail "daemon died"
 ok "server healthy after the floods"
+# Every connection's socket closed again: no descriptor leaks.
+for ((i = 0; i < 100; i++)); do
+    fds=$(ls "/proc/$DAEMON_PID/fd" | wc -l)
+    [ "$fds" -le "$fds0" ] && break
+    sleep 0.1
+done
+[ "$fds" -le "$fds0" ] || fail "server holds $fds descriptors, $fds0 before the load"
+figure "server descriptors: $fds0 before the load, $fds after"
+ok "no descriptor left behind by $((N_PLAIN + N_TLS)) clients and the floods"
 
 # max-connections: a clear, immediate refusal with a logged reason.
 mc=$tmp/mc.sock
@@ -114,3 +125,6 @@ done
 [ $i -lt 100 ] || fail "no client served after the holders left"
 kill -0 $MC_PID || fail "limited server died"
 ok "max-connections: slots free again once clients leave"
+stop_checked "$MC_PID" "$tmp/mc.log" "limited server"
+stop_checked "$DAEMON_PID" "$tmp/daemon.log" "load server"
+ok "both servers exit 0 on SIGTERM, no sanitizer report"
