@@ -25,6 +25,7 @@
 #include <glib/gstdio.h>
 
 #include "fuzz-qmp-output.h"
+#include "fuzz-scratch.h"
 #include "monitor/json-stream.h"
 #include "monitor/qmp.h"
 #include "objects/objects.h"
@@ -136,10 +137,9 @@ static void on_message(const char *text, size_t len, const char *error,
 static void init(void)
 {
     g_autoptr(GError) err = NULL;
-    g_autofree char *dir = g_dir_make_tmp("fuzz-qmp-XXXXXX", &err);
+    const char *dir = fuzz_scratch_new("fuzz-qmp-XXXXXX");
     static const char *const names[] = { "localhost", NULL };
 
-    g_assert(dir);
     wd_log_set_level(WD_LOG_ERROR);
     wd_objects_register_all();
     g_assert(chdir(dir) == 0);

@@ -21,6 +21,7 @@
 
 #include <glib.h>
 
+#include "fuzz-scratch.h"
 #include "runtime/crypto/certs.h"
 #include "runtime/crypto/tlscreds.h"
 #include "runtime/log.h"
@@ -42,8 +43,8 @@ static void init(void)
     static const char *const names[] = { "localhost", NULL };
 
     wd_log_set_level(WD_LOG_ERROR);
-    dir = g_dir_make_tmp("fuzz-x509-XXXXXX", &err);
-    g_assert(dir && wd_certs_create(dir, names, NULL, 30, &err));
+    dir = g_strdup(fuzz_scratch_new("fuzz-x509-XXXXXX"));
+    g_assert(wd_certs_create(dir, names, NULL, 30, &err));
     for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
         g_autofree char *p = g_build_filename(dir, files[i], NULL);
         char *buf;
