@@ -8,13 +8,81 @@
 #include "runtime/error.h"
 #include "runtime/secret-util.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct {
     WdObject parent;
     uint8_t *value;
     size_t len;
 } WdSecret;
+
+/* Secrets are passwords and keys: a file this big is a mistake (say
+ * file=/dev/zero), not a secret. */
+#define SECRET_FILE_MAX (16 * 1024 * 1024)
+
+/*
+ * Reads @path whole, bounded by SECRET_FILE_MAX. The buffer grows by
+ * copying into a new one and wiping the old, so no stale copy of the
+ * secret is left in freed memory (g_file_get_contents reallocs).
+ */
+static bool read_secret_file(const char *path, uint8_t **in, size_t *len,
+                             GError **errp)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    size_t cap = 4096, n = 0;
+    uint8_t *buf;
+
+    if (fd < 0) {
+        wd_error_setg(errp, "Unable to read %s: %s", path, g_strerror(errno));
+        return false;
+    }
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= 0) {
+        cap = MIN((size_t)st.st_size, (size_t)SECRET_FILE_MAX) + 1;
+    }
+    buf = g_malloc(cap + 1);
+    for (;;) {
+        ssize_t r;
+
+        if (n == cap) {
+            if (cap > SECRET_FILE_MAX) {
+                wd_secret_free(buf, cap + 1);
+                close(fd);
+                wd_error_setg(errp, "Unable to read %s: it holds more than "
+                              "%d MiB, which is no password or key; check "
+                              "the file= path", path,
+                              SECRET_FILE_MAX >> 20);
+                return false;
+            }
+            uint8_t *bigger = g_malloc(2 * cap + 1);
+            memcpy(bigger, buf, n);
+            wd_secret_free(buf, cap + 1);
+            buf = bigger;
+            cap *= 2;
+        }
+        r = read(fd, buf + n, cap - n);
+        if (r == 0) {
+            break;
+        }
+        if (r < 0 && errno != EINTR) {
+            int e = errno;
+            wd_secret_free(buf, cap + 1);
+            close(fd);
+            wd_error_setg(errp, "Unable to read %s: %s", path, g_strerror(e));
+            return false;
+        }
+        n += r > 0 ? (size_t)r : 0;
+    }
+    close(fd);
+    buf[n] = '\0';
+    *in = buf;
+    *len = n;
+    return true;
+}
 
 static bool read_input(const SecretProperties *p, uint8_t **in, size_t *len,
                        GError **errp)
@@ -29,18 +97,7 @@ static bool read_input(const SecretProperties *p, uint8_t **in, size_t *len,
         return true;
     }
     if (p->file) {
-        g_autoptr(GError) err = NULL;
-        gchar *buf = NULL;
-        gsize n = 0;
-
-        if (!g_file_get_contents(p->file, &buf, &n, &err)) {
-            wd_error_setg(errp, "Unable to read %s: %s", p->file,
-                          err->message);
-            return false;
-        }
-        *in = (uint8_t *)buf;
-        *len = n;
-        return true;
+        return read_secret_file(p->file, in, len, errp);
     }
     wd_error_setg(errp, "Either 'file' or 'data' must be provided");
     return false;

@@ -411,8 +411,8 @@ static void test_check_dir(void)
         "The private key DIR/server-key.pem does not match the certificate "
         "DIR/server-cert.pem (they hold different public keys): use the key "
         "the certificate was issued for",
-        "The server certificate DIR/server-cert.pem does not match the "
-        "hostname example.com: the certificate has CN=s",
+        ("The server certificate DIR/server-cert.pem does not match the "
+         "hostname example.com: the certificate has CN=s"),
     };
 
     g_assert_true(wd_tls_x509_check_dir(good, WD_TLS_ENDPOINT_SERVER,
@@ -606,6 +606,7 @@ static void test_anon_load(void)
     g_autoptr(WdTlsCreds) cli = wd_tls_creds_anon_load(
         WD_TLS_ENDPOINT_CLIENT, "/nonexistent", NULL, &err);
     g_assert_no_error(err);
+    g_assert_nonnull(cli);
     g_assert_null(wd_tls_creds_anon_load(WD_TLS_ENDPOINT_SERVER, bad, NULL,
                                          &err));
     assert_error(err, "Unable to load DH parameters from DIR/dh-params.pem: "
@@ -647,6 +648,7 @@ static void test_certs_create(void)
                             .sanity_check = true, .verify_peer = true };
     g_autoptr(WdTlsCreds) creds = wd_tls_creds_x509_load(&cfg, &err);
     g_assert_no_error(err);
+    g_assert_nonnull(creds);
     /* The first client is also client-cert.pem. */
     gsize l1 = 0, l2 = 0;
     g_autofree char *p1 = g_build_filename(dir, "client-cert.pem", NULL);

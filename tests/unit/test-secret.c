@@ -9,6 +9,7 @@
 #include "runtime/keyval.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #define MASTER "9miloPQCzGy+TL6aonfzVcptibCmCIhKzrnlfwiWivk="
 #define IV "0I7Gw/TKuA+Old2W2apQ3g=="
@@ -99,7 +100,10 @@ static const Case cases[] = {
     { .name = "neither", .spec = "secret,id=s",
       .error = "Either 'file' or 'data' must be provided" },
     { .name = "missing-file", .spec = "secret,id=s,file=/nonexistent/x",
-      .error = "Unable to read /nonexistent/x: " },
+      .error = "Unable to read /nonexistent/x: No such file or directory" },
+    { .name = "endless-file", .spec = "secret,id=s,file=/dev/zero",
+      .error = "Unable to read /dev/zero: it holds more than 16 MiB, which "
+               "is no password or key; check the file= path" },
     { .name = "bad-format", .spec = "secret,id=s,data=x,format=hex",
       .error = "Parameter 'format' does not accept value 'hex'" },
     { .name = "unknown-prop", .spec = "secret,id=s,data=x,bogus=1",
@@ -176,6 +180,49 @@ static void test_file_keeps_newline(void)
     unlink(path);
 }
 
+typedef struct {
+    int fd;
+    const uint8_t *data;
+} PipeFeed;
+
+static gpointer feed_pipe(gpointer opaque)
+{
+    PipeFeed *f = opaque;
+
+    for (size_t off = 0; off < 100000; off += 1000) {
+        g_assert_cmpint(write(f->fd, f->data + off, 1000), ==, 1000);
+    }
+    close(f->fd);
+    return NULL;
+}
+
+/* A file read in pieces (a pipe has no size to go by) comes out whole. */
+static void test_file_from_pipe(void)
+{
+    g_autoptr(GError) err = NULL;
+    g_autofree uint8_t *want = g_malloc(100000);
+    int p[2];
+
+    for (size_t i = 0; i < 100000; i++) {
+        want[i] = (uint8_t)(i * 31 + 7);
+    }
+    g_assert_cmpint(pipe(p), ==, 0);
+    PipeFeed feed = { .fd = p[1], .data = want };
+    GThread *t = g_thread_new("feed", feed_pipe, &feed);
+    setup();
+    g_autofree char *spec = g_strdup_printf("secret,id=s,file=/proc/self/fd/%d",
+                                            p[0]);
+    g_assert_nonnull(add(spec, &err));
+    g_assert_no_error(err);
+    g_thread_join(t);
+    close(p[0]);
+    uint8_t *data;
+    size_t len;
+    g_assert_true(wd_secret_lookup(NULL, "t", "s", &data, &len, &err));
+    g_assert_cmpmem(data, len, want, 100000);
+    wd_secret_free(data, len);
+}
+
 static void test_in_use(void)
 {
     g_autoptr(GError) err = NULL;
@@ -213,6 +260,7 @@ int main(int argc, char **argv)
         g_test_add_data_func(path, &cases[i], test_case);
     }
     g_test_add_func("/secret/file-keeps-newline", test_file_keeps_newline);
+    g_test_add_func("/secret/file-from-pipe", test_file_from_pipe);
     g_test_add_func("/secret/in-use", test_in_use);
     g_test_add_func("/secret/utf8", test_utf8);
     int ret = g_test_run();
