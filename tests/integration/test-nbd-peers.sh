@@ -76,6 +76,10 @@ check_fail() {
 # unix:path) and PORT; waits (bounded) for "listening on".
 start_server() {
     stop_server
+    # Emptied here, not only by the child's redirection: the loop below
+    # could otherwise read the previous server's address before the child
+    # gets to truncate the file (and then connect to a closed port).
+    : >"$tmp/srv.out"
     "$NBD_SERVER_TEST" "$@" >"$tmp/srv.out" 2>"$tmp/srv.log" &
     srv_pid=$!
     local i
