@@ -13,8 +13,8 @@
 #   corpus/nbd-client/cap-*     the client mode byte + what the server sent.
 # The fuzz server's writable export is called "disk" and the fuzz client
 # asks for "fuzz", so the captured servers use those names. Certificates
-# for corpus/x509 come from certtool (public parts only: private keys are
-# never stored; key seeds are made-up PEM blocks).
+# for corpus/x509 come from certtool (public parts only: no private key
+# is stored; run.sh makes key seeds at run time).
 # Rerunning overwrites the cap-* seeds. Needs /usr/bin/python3.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -153,15 +153,6 @@ seed cap-server-chain 02 "$x/cert.pem" "$x/ca-cert.pem"
 seed cap-dh-params 04 "$x/dh.pem"
 seed cap-client-cert 05 "$x/cert.pem"
 seed cap-client-ca 07 "$x/ca-cert.pem"
-# Made-up key blocks: the PEM armour and the start of a PKCS#8 / PKCS#1
-# structure, with no key material.
-printf -- '-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n' \
-    >"$x/fake-key.pem"
-printf -- '-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIHsMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAhAAAAAAAAAAAICCAAw\n-----END ENCRYPTED PRIVATE KEY-----\n' \
-    >"$x/fake-enc-key.pem"
-printf -- '-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00112233445566778899AABBCCDDEEFF\n\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n' \
-    >"$x/fake-rsa-key.pem"
-seed cap-fake-key 03 "$x/fake-key.pem"
-seed cap-fake-enc-key 0b "$x/fake-enc-key.pem"
-seed cap-fake-rsa-key 06 "$x/fake-rsa-key.pem"
+# Key seeds are made by run.sh at run time (x509_key_seeds): no key,
+# real or made-up, is stored in the corpus.
 echo "capture-seeds: done"

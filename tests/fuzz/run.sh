@@ -64,6 +64,20 @@ stat_of() {
     grep -o "$2 *[0-9]*" "$1" | tail -1 | grep -o '[0-9]*$'
 }
 
+# x509_key_seeds DIR: key seeds made now, never committed. Byte 0 picks
+# the file the rest replaces (see fuzz-x509.c): 03 server-key.pem, 06
+# client-key.pem, 0b server-key.pem read with the password "fuzz".
+x509_key_seeds() {
+    command -v certtool >/dev/null || return 0
+    local k
+    for k in 03 06; do
+        { printf "\\x$k"; certtool --generate-privkey --key-type=ecdsa \
+            2>/dev/null | sed -n '/BEGIN/,/END/p'; } >"$1/gen-key-$k"
+    done
+    { printf '\x0b'; certtool --generate-privkey --key-type=ecdsa --pkcs8 \
+        --password fuzz 2>/dev/null | sed -n '/BEGIN/,/END/p'; } >"$1/gen-key-0b"
+}
+
 status=0
 table=()
 for t in "${targets[@]}"; do
@@ -81,6 +95,7 @@ for t in "${targets[@]}"; do
     log=$work/log
     [ -d "$src/tests/fuzz/corpus/$name" ] &&
         cp -r "$src/tests/fuzz/corpus/$name/." "$work/corpus/"
+    [ "$name" = x509 ] && x509_key_seeds "$work/corpus"
     start=$(date +%s)
     if UBSAN_OPTIONS=halt_on_error=1 "$bdir/tests/fuzz/$t" "${limit[@]}" \
            -rss_limit_mb=2048 -print_final_stats=1 \
