@@ -412,6 +412,13 @@ void nbd_tx_worker(gpointer data, gpointer user_data);
 void nbd_tx_run_all_deferred(NbdConn *c);
 /* Flushes the inline-reply batch. I/O thread. */
 void nbd_tx_flush_batch(NbdConn *c);
+/* Reply building shared by the transmission files. */
+void nbd_tx_put_chunk(uint8_t *p, uint16_t flags, uint16_t type,
+                      uint64_t cookie, uint32_t len);
+/* Sends a reply without data for @req (which it finishes). */
+void nbd_tx_reply_status(NbdReq *req, uint32_t err);
+/* Worker: answers a BLOCK_STATUS request (nbd-block-status.c). */
+void nbd_tx_block_status(NbdReq *req);
 /* Whether reading must pause for back-pressure. */
 bool nbd_tx_over_limits(NbdConn *c);
 

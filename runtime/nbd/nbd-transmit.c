@@ -125,7 +125,7 @@ static void put_simple(uint8_t *p, uint32_t err, uint64_t cookie)
     memcpy(p, &r, sizeof(r));
 }
 
-static void put_chunk(uint8_t *p, uint16_t flags, uint16_t type,
+void nbd_tx_put_chunk(uint8_t *p, uint16_t flags, uint16_t type,
                       uint64_t cookie, uint32_t len)
 {
     NbdStructuredReply r = {
@@ -155,7 +155,7 @@ static size_t put_error(NbdConn *c, uint8_t *p, uint16_t type,
         put_simple(p, err, cookie);
         return sizeof(NbdSimpleReply);
     }
-    put_chunk(p, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, cookie,
+    nbd_tx_put_chunk(p, NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_ERROR, cookie,
               sizeof(ce) + strlen(msg));
     memcpy(p + sizeof(NbdStructuredReply), &ce, sizeof(ce));
     memcpy(p + sizeof(NbdStructuredReply) + sizeof(ce), msg, strlen(msg));
@@ -173,20 +173,20 @@ static size_t put_read_hdr(NbdConn *c, uint8_t *data_start, uint64_t cookie,
     }
     if (len == 0) {
         /* OFFSET_DATA needs at least one byte: an empty final chunk. */
-        put_chunk(data_start - sizeof(NbdStructuredReply),
+        nbd_tx_put_chunk(data_start - sizeof(NbdStructuredReply),
                   NBD_REPLY_FLAG_DONE, NBD_REPLY_TYPE_NONE, cookie, 0);
         return sizeof(NbdStructuredReply);
     }
     uint64_t be_off = htobe64(off);
 
-    put_chunk(data_start - READ_HDR_CHUNK, NBD_REPLY_FLAG_DONE,
+    nbd_tx_put_chunk(data_start - READ_HDR_CHUNK, NBD_REPLY_FLAG_DONE,
               NBD_REPLY_TYPE_OFFSET_DATA, cookie, 8 + len);
     memcpy(data_start - 8, &be_off, 8);
     return READ_HDR_CHUNK;
 }
 
 /* Sends a reply without data for @req (which it finishes). */
-static void reply_status(NbdReq *req, uint32_t err)
+void nbd_tx_reply_status(NbdReq *req, uint32_t err)
 {
     NbdConn *c = req->conn;
     NbdOut o = { .req = req };
@@ -636,7 +636,7 @@ static void worker_read(NbdReq *req)
         wd_debug("nbd-server %s: client %s: read of %u bytes at %" G_GUINT64_FORMAT
                  " failed: %s", c->server->name, c->peer, req->len,
                  req->offset, g_strerror(-ret));
-        reply_status(req, nbd_errno_to_wire(ret));
+        nbd_tx_reply_status(req, nbd_errno_to_wire(ret));
         return;
     }
     /* Header right in front of the data: one contiguous send. */
@@ -645,112 +645,6 @@ static void worker_read(NbdReq *req)
     o.p = nbd_buf_data(req->buf) + req->len - o.len;
     o.buf = req->buf;
     req->buf = NULL;
-    nbd_conn_send(c, &o);
-}
-
-/* Extent flags of one meta context for bytes from @pos: *pnum of them. */
-typedef int (*ExtentFn)(WdBlockNode *bs, uint64_t pos, uint64_t len,
-                        uint64_t *pnum, uint32_t *flags);
-
-static int allocation_extent(WdBlockNode *bs, uint64_t pos, uint64_t len,
-                             uint64_t *pnum, uint32_t *flags)
-{
-    int st, ret = wd_block_block_status(bs, pos, len, pnum, &st);
-
-    *flags = ((st & WD_BLOCK_DATA) ? 0 : NBD_STATE_HOLE) |
-             ((st & WD_BLOCK_ZERO) ? NBD_STATE_ZERO : 0);
-    return ret;
-}
-
-static int depth_extent(WdBlockNode *bs, uint64_t pos, uint64_t len,
-                        uint64_t *pnum, uint32_t *flags)
-{
-    unsigned depth;
-    int ret = wd_block_allocation_depth(bs, pos, len, pnum, &depth);
-
-    *flags = depth;
-    return ret;
-}
-
-/*
- * Fills @d with at most @max extents of [pos, end), merging neighbours
- * with equal flags. Returns how many, or a negative errno when not even
- * the first could be had (later failures just end the list).
- */
-static int fill_extents(WdBlockNode *bs, uint64_t pos, uint64_t end,
-                        ExtentFn fn, NbdBlockDescriptor *d, unsigned max)
-{
-    int n = 0;
-
-    while (pos < end) {
-        uint64_t pnum;
-        uint32_t flags;
-        int ret = fn(bs, pos, end - pos, &pnum, &flags);
-
-        if (ret < 0) {
-            return n ? n : ret;
-        }
-        if (n && be32toh(d[n - 1].status_flags) == flags) {
-            d[n - 1].length = htobe32(be32toh(d[n - 1].length) + pnum);
-        } else if ((unsigned)n == max) {
-            break;
-        } else {
-            d[n].length = htobe32(pnum);
-            d[n].status_flags = htobe32(flags);
-            n++;
-        }
-        pos += pnum;
-        if (max == 1) {
-            break;
-        }
-    }
-    return n;
-}
-
-/* One BLOCK_STATUS chunk per selected meta context, in one buffer: each
- * chunk's header is written in front of its payload. */
-static void worker_block_status(NbdReq *req)
-{
-    NbdConn *c = req->conn;
-    WdNbdExport *e = c->exp;
-    unsigned max = (req->flags & NBD_CMD_FLAG_REQ_ONE) ? 1 :
-                   NBD_SRV_MAX_EXTENTS;
-    size_t chunk_max = sizeof(NbdStructuredReply) + 4 + 8 * (size_t)max;
-    NbdBuf *b = nbd_conn_buf_get(c, 2 * chunk_max);
-    uint8_t *start = nbd_buf_data(b) - sizeof(NbdStructuredReply);
-    uint8_t *p = start;
-    const struct {
-        bool on;
-        uint32_t id;
-        ExtentFn fn;
-    } ctx[] = {
-        { c->meta_alloc, NBD_SRV_META_ID_ALLOCATION, allocation_extent },
-        { c->meta_depth, NBD_SRV_META_ID_DEPTH, depth_extent },
-    };
-    NbdOut o = { .req = req, .buf = b, .p = start };
-
-    for (size_t i = 0; i < G_N_ELEMENTS(ctx); i++) {
-        uint8_t *payload = p + sizeof(NbdStructuredReply);
-        uint32_t id = htobe32(ctx[i].id);
-        bool last = i + 1 == G_N_ELEMENTS(ctx) || !ctx[i + 1].on;
-        int n;
-
-        if (!ctx[i].on) {
-            continue;
-        }
-        n = fill_extents(e->node, req->offset, req->offset + req->len,
-                         ctx[i].fn, (NbdBlockDescriptor *)(payload + 4), max);
-        if (n < 0) {
-            nbd_conn_buf_put(c, b);
-            reply_status(req, nbd_errno_to_wire(n));
-            return;
-        }
-        memcpy(payload, &id, 4);
-        put_chunk(p, last ? NBD_REPLY_FLAG_DONE : 0,
-                  NBD_REPLY_TYPE_BLOCK_STATUS, req->cookie, 4 + 8 * n);
-        p = payload + 4 + 8 * n;
-    }
-    o.len = p - start;
     nbd_conn_send(c, &o);
 }
 
@@ -779,7 +673,7 @@ void nbd_tx_worker(gpointer data, gpointer user_data)
         worker_read(req);
         return;
     case NBD_CMD_BLOCK_STATUS:
-        worker_block_status(req);
+        nbd_tx_block_status(req);
         return;
     case NBD_SRV_CMD_CLOSE_FLUSH:
         ret = wd_block_flush(e->node);
@@ -827,5 +721,5 @@ void nbd_tx_worker(gpointer data, gpointer user_data)
                  g_strerror(-ret));
     }
     /* FAST_ZERO that would be slow: -ENOTSUP maps to NBD_ENOTSUP. */
-    reply_status(req, ret < 0 ? nbd_errno_to_wire(ret) : 0);
+    nbd_tx_reply_status(req, ret < 0 ? nbd_errno_to_wire(ret) : 0);
 }
