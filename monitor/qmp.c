@@ -39,18 +39,31 @@ char *qmp_format(QmpSession *s, json_t *msg, size_t *len)
     size_t flags = JSON_ENSURE_ASCII | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
     g_autofree char *text = json_dumps(msg, flags | (s && s->pretty
                                                       ? JSON_INDENT(4) : 0));
-    GString *out = g_string_sized_new(strlen(text) + 2);
+    size_t n = strlen(text), lines = 0;
+    char *out, *o;
 
-    /* QEMU ends every line with \r\n, also inside pretty output. */
-    for (const char *p = text; *p; p++) {
-        if (*p == '\n') {
-            g_string_append_c(out, '\r');
-        }
-        g_string_append_c(out, *p);
+    /* QEMU ends every line with \r\n, also inside pretty output. The
+     * copy goes line by line: this runs for every reply and event. */
+    for (const char *p = text; (p = memchr(p, '\n', text + n - p)); p++) {
+        lines++;
     }
-    g_string_append(out, "\r\n");
-    *len = out->len;
-    return g_string_free(out, FALSE);
+    out = o = g_malloc(n + lines + 3);
+    for (const char *p = text, *end = text + n; p < end;) {
+        const char *nl = memchr(p, '\n', end - p);
+        size_t seg = (nl ? nl : end) - p;
+
+        memcpy(o, p, seg);
+        o += seg;
+        p += seg;
+        if (nl) {
+            *o++ = '\r';
+            *o++ = '\n';
+            p++;
+        }
+    }
+    memcpy(o, "\r\n", 3);
+    *len = o + 2 - out;
+    return out;
 }
 
 static void send_msg(QmpSession *s, json_t *msg)

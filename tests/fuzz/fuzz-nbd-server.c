@@ -17,7 +17,7 @@
 WdNbdServer *fuzz_nbd_server_new(WdTlsCreds *creds)
 {
     g_autoptr(GError) err = NULL;
-    g_autoptr(WdBlockNode) disk = wd_block_memory_new(NULL, 1 << 20, &err);
+    g_autoptr(WdBlockNode) disk = wd_block_memory_new(NULL, 512 << 10, &err);
     g_autoptr(WdBlockNode) ro = wd_block_memory_new(NULL, 65536, &err);
     WdNbdServerConfig cfg = {
         .tls_creds = creds, .max_connections_set = true,

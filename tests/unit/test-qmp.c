@@ -258,6 +258,28 @@ static void test_schema(void)
     qmp_session_free(s);
 }
 
+/* Every line ends in \r\n, compact and pretty (QEMU's pretty=on). */
+static void test_format(void)
+{
+    g_autoptr(json_t) msg = json_pack("{s:{s:[i,s]}}", "return", "a", 1,
+                                      "x\ny");
+    QmpSession *s = session(true);
+    g_autofree char *compact = NULL, *pretty = NULL;
+    size_t len;
+
+    compact = qmp_format(s, msg, &len);
+    g_assert_cmpstr(compact, ==, "{\"return\": {\"a\": [1, \"x\\ny\"]}}\r\n");
+    g_assert_cmpuint(len, ==, strlen(compact));
+    s->pretty = true;
+    pretty = qmp_format(s, msg, &len);
+    g_assert_cmpstr(pretty, ==,
+                    "{\r\n    \"return\": {\r\n        \"a\": [\r\n"
+                    "            1,\r\n            \"x\\ny\"\r\n"
+                    "        ]\r\n    }\r\n}\r\n");
+    g_assert_cmpuint(len, ==, strlen(pretty));
+    qmp_session_free(s);
+}
+
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
@@ -272,5 +294,6 @@ int main(int argc, char **argv)
     g_test_add_func("/qmp/size-limit", test_size_limit);
     g_test_add_func("/qmp/object-add-del", test_object_add_del);
     g_test_add_func("/qmp/schema", test_schema);
+    g_test_add_func("/qmp/format", test_format);
     return g_test_run();
 }
