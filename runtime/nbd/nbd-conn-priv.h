@@ -100,6 +100,12 @@
 /* READs taken in but not yet answered inline, per connection. */
 #define NBD_SRV_MAX_DEFER 128
 
+/* Refusals over max-connections (nbd-refuse.c): how many may be talking
+ * at once, for how long each, and how many options each answers. */
+#define NBD_SRV_MAX_REFUSING 8
+#define NBD_SRV_REFUSE_MS 2000
+#define NBD_SRV_REFUSE_OPTIONS 16
+
 /* Internal request type: final flush of a connection that wrote. */
 #define NBD_SRV_CMD_CLOSE_FLUSH 0xffff
 
@@ -146,6 +152,7 @@ struct WdNbdServer {
     GCond cond;             /* signalled when a connection is gone */
     GPtrArray *exports;     /* WdNbdExport* (references), add order */
     GPtrArray *conns;       /* NbdConn* (references) */
+    GPtrArray *refusing;    /* WdChannel* being refused (nbd-refuse.c) */
     GPtrArray *removals;    /* NbdRemoval* */
     GSource *removal_src;   /* idle in main_ctx completing removals */
     unsigned nconns;
@@ -314,6 +321,14 @@ GPtrArray *nbd_server_snapshot_exports(WdNbdServer *s);
 bool nbd_server_attach_export(WdNbdServer *s, NbdConn *c, WdNbdExport *exp);
 /* Last step of a connection (any thread): uncounts it everywhere. */
 void nbd_server_conn_finished(WdNbdServer *s, NbdConn *c);
+
+/* Tells @ch why it is refused (@reason, as NBD option errors) on a thread
+ * of its own, then closes it. False if that cannot start (too many
+ * refusals at once, server stopping): the caller closes @ch. */
+bool nbd_server_refuse(WdNbdServer *s, WdChannel *ch, const char *reason);
+
+/* Cuts the refusals short and waits until they are gone. */
+void nbd_server_wait_refusals(WdNbdServer *s);
 /* Runs wd_authz_check() on the main thread, then nbd_hs_authz_done() on
  * the connection's I/O thread. */
 void nbd_server_authz_async(WdNbdServer *s, NbdConn *c, char *identity);

@@ -420,7 +420,9 @@ void nbd_server_pool_clear(WdNbdServer *s)
 
 /* ---- connections ---------------------------------------------------------- */
 
-static bool take_client(WdNbdServer *s, WdChannel *ch, GError **errp)
+/* Starts serving @ch. Sets *@over_limit if max-connections is why not. */
+static bool take_client(WdNbdServer *s, WdChannel *ch, bool *over_limit,
+                        GError **errp)
 {
     NbdIoThread *io = &s->io[0];
     unsigned id;
@@ -436,9 +438,12 @@ static bool take_client(WdNbdServer *s, WdChannel *ch, GError **errp)
         bool first = !s->refusal_logged;
 
         s->refusal_logged = true;
+        *over_limit = true;
         g_mutex_unlock(&s->lock);
         wd_error_setg(errp, "NBD server '%s' has reached its limit of %u "
-                      "connections", s->name, s->max_connections);
+                      "connections (max-connections); try again when a "
+                      "client has disconnected", s->name,
+                      s->max_connections);
         if (first) {
             wd_warn("nbd-server %s: refusing connection from %s: limit of "
                     "%u connections reached (logged once until a "
@@ -484,15 +489,21 @@ bool wd_nbd_server_add_client(WdNbdServer *s, WdChannel *ch, GError **errp)
         wd_error_setg(errp, "NBD clients must be socket channels");
         return false;
     }
-    return take_client(s, ch, errp);
+    bool over_limit = false;
+
+    return take_client(s, ch, &over_limit, errp);
 }
 
 static void server_accept(WdChannel *client, gpointer opaque)
 {
     g_autoptr(GError) err = NULL;
+    bool over_limit = false;
 
-    if (!take_client(opaque, client, &err)) {
-        /* Closed at once, never queued: a flood costs us nothing. */
+    /* Never queued: over the limit, the client is told why by one of a
+     * few refusal threads, or (when they are all busy, or the server is
+     * stopping) closed at once, so a flood costs us nothing. */
+    if (!take_client(opaque, client, &over_limit, &err) &&
+        !(over_limit && nbd_server_refuse(opaque, client, err->message))) {
         wd_channel_close(client, NULL);
     }
 }
@@ -675,6 +686,7 @@ WdNbdServer *wd_nbd_server_new(const WdNbdServerConfig *cfg, GError **errp)
     }
     s->exports = g_ptr_array_new();
     s->conns = g_ptr_array_new();
+    s->refusing = g_ptr_array_new();
     s->removals = g_ptr_array_new();
 
     nworkers = cfg->worker_threads ? cfg->worker_threads :
@@ -738,6 +750,9 @@ void wd_nbd_server_free(WdNbdServer *s)
     while (s->nconns > 0) {
         g_cond_wait(&s->cond, &s->lock);
     }
+    g_mutex_unlock(&s->lock);
+    nbd_server_wait_refusals(s);
+    g_mutex_lock(&s->lock);
     if (s->removal_src) {
         g_source_destroy(s->removal_src);
         g_clear_pointer(&s->removal_src, g_source_unref);
@@ -769,6 +784,7 @@ void wd_nbd_server_free(WdNbdServer *s)
     }
     g_ptr_array_free(s->exports, TRUE);
     g_ptr_array_free(s->conns, TRUE);
+    g_ptr_array_free(s->refusing, TRUE);
     nbd_server_pool_clear(s);
     g_mutex_clear(&s->buf_lock);
     wd_tls_creds_unref(s->tls_creds);

@@ -357,7 +357,8 @@ static void test_max_connections(void)
     ch = wd_channel_socket_new_fd(sv[0], &err);
     g_assert_false(wd_nbd_server_add_client(s, ch, &err));
     g_assert_cmpstr(err->message, ==, "NBD server 'test' has reached its "
-                    "limit of 2 connections");
+                    "limit of 2 connections (max-connections); try again "
+                    "when a client has disconnected");
     g_clear_error(&err);
     wd_channel_unref(ch);
     close(sv[1]);
@@ -459,7 +460,8 @@ static void test_remove_export(void)
     g_assert_cmpint(done_hard, ==, 1);
 }
 
-/* A real listener: bound address, accept, the limit closes at once. */
+/* A real listener: bound address, accept, and the refusal over the
+ * limit (nbd-refuse.c). */
 static void test_listener(void)
 {
     g_autoptr(GError) err = NULL;
@@ -474,6 +476,10 @@ static void test_listener(void)
     struct sockaddr_un sa = { .sun_family = AF_UNIX };
     Cli a = { .fd = -1 }, b = { .fd = -1 };
     uint8_t greet[18];
+    const char *refusal = "NBD server 'listen' has reached its limit of 1 "
+                          "connections (max-connections); try again when "
+                          "a client has disconnected";
+    gint64 t0;
 
     g_assert_no_error(err);
     g_assert_cmpuint(wd_nbd_server_get_n_listeners(s), ==, 1);
@@ -483,12 +489,36 @@ static void test_listener(void)
     a.fd = socket(AF_UNIX, SOCK_STREAM, 0);
     g_assert_cmpint(connect(a.fd, (void *)&sa, sizeof(sa)), ==, 0);
     cli_read(&a, greet, sizeof(greet));         /* accepted */
+    /* Over the limit: told why (each option, STARTTLS too), then an
+     * abort is acknowledged and the connection closed. */
     b.fd = socket(AF_UNIX, SOCK_STREAM, 0);
     g_assert_cmpint(connect(b.fd, (void *)&sa, sizeof(sa)), ==, 0);
-    cli_expect_eof(&b);                         /* over the limit */
-    close(a.fd);
+    cli_greeting(&b, NBD_FLAG_C_FIXED_NEWSTYLE);
+    cli_opt(&b, NBD_OPT_STARTTLS, NULL, 0);
+    cli_rep_err(&b, NBD_OPT_STARTTLS, NBD_REP_ERR_POLICY, refusal);
+    cli_send_go(&b, NBD_OPT_GO, "disk", NULL, 0);
+    cli_rep_err(&b, NBD_OPT_GO, NBD_REP_ERR_POLICY, refusal);
+    cli_opt(&b, NBD_OPT_ABORT, NULL, 0);
+    cli_rep_ack(&b, NBD_OPT_ABORT);
+    cli_expect_eof(&b);
     close(b.fd);
+    /* NBD_OPT_EXPORT_NAME has no error reply: closed. */
+    b.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    g_assert_cmpint(connect(b.fd, (void *)&sa, sizeof(sa)), ==, 0);
+    cli_greeting(&b, NBD_FLAG_C_FIXED_NEWSTYLE);
+    cli_opt(&b, NBD_OPT_EXPORT_NAME, "disk", 4);
+    cli_expect_eof(&b);
+    close(b.fd);
+    /* Freeing the server cuts a silent refused client short. */
+    b.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    g_assert_cmpint(connect(b.fd, (void *)&sa, sizeof(sa)), ==, 0);
+    cli_read(&b, greet, sizeof(greet));
+    close(a.fd);
+    t0 = g_get_monotonic_time();
     wd_nbd_server_free(s);
+    g_assert_cmpint(g_get_monotonic_time() - t0, <, 1500 * 1000);
+    cli_expect_eof(&b);
+    close(b.fd);
     g_assert_false(g_file_test(path, G_FILE_TEST_EXISTS));
     g_rmdir(dir);
 }
