@@ -7,11 +7,13 @@
 #include "runtime/object.h"
 #include "runtime/qapi-util.h"
 #include "runtime/blockdev.h"
+#include "runtime/nbd/client.h"
 #include "runtime/nbd/exports.h"
 #include "monitor/monitor.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -283,5 +285,51 @@ void wd_cmd_daemonize_done(int fd)
         dup2(null, STDOUT_FILENO);
         dup2(null, STDERR_FILENO);
         close(null);
+    }
+}
+
+/* Transmission flags as qemu-nbd -L spells them: "( flush fua )". */
+static char *qemu_flag_names(uint16_t flags)
+{
+    static const char *const names[] = {
+        NULL, "readonly", "flush", "fua", "rotational", "trim", "zeroes",
+        "df", "multi", "resize", "cache", "fast-zero",
+        "block-status-payload",
+    };
+    GString *s = g_string_new("(");
+
+    for (size_t bit = 1; bit < G_N_ELEMENTS(names); bit++) {
+        if (flags & (1u << bit)) {
+            g_string_append_printf(s, " %s", names[bit]);
+        }
+    }
+    g_string_append(s, " )");
+    return g_string_free(s, FALSE);
+}
+
+void wd_cmd_print_exports(GPtrArray *list)
+{
+    printf("exports available: %u\n", list->len);
+    for (guint i = 0; i < list->len; i++) {
+        WdNbdExportEntry *e = g_ptr_array_index(list, i);
+        guint n = e->contexts ? g_strv_length(e->contexts) : 0;
+
+        printf(" export: '%s'\n", e->name);
+        if (e->description) {
+            printf("  description: %s\n", e->description);
+        }
+        if (e->has_info) {
+            g_autofree char *names = qemu_flag_names(e->flags);
+
+            printf("  size:  %" PRIu64 "\n", e->size);
+            printf("  flags: 0x%x %s\n", e->flags, names);
+            printf("  min block: %" PRIu32 "\n", e->min_block);
+            printf("  opt block: %" PRIu32 "\n", e->pref_block);
+            printf("  max block: %" PRIu32 "\n", e->max_block);
+        }
+        printf("  available meta contexts: %u\n", n);
+        for (guint j = 0; j < n; j++) {
+            printf("   %s\n", e->contexts[j]);
+        }
     }
 }

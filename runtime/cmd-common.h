@@ -56,6 +56,13 @@ int wd_cmd_daemonize_fork(int *report_fd);
 /* The child is ready: release the parent, detach stdio. */
 void wd_cmd_daemonize_done(int fd);
 
+/*
+ * Prints the WdNbdExportEntry array from wd_nbd_client_list_exports() the
+ * way qemu-nbd -L does (warden nbd -L, warden img list), so that scripts
+ * written against qemu-nbd's output keep working.
+ */
+void wd_cmd_print_exports(GPtrArray *list);
+
 /* "key=value ..." for properties (strings unquoted). */
 char *wd_cmd_format_props(json_t *props);
 

@@ -396,34 +396,6 @@ static int cmd_create(int argc, char **argv)
 
 /* ---- list ---------------------------------------------------------------- */
 
-static void list_print(GPtrArray *list)
-{
-    printf("exports available: %u\n", list->len);
-    for (guint i = 0; i < list->len; i++) {
-        WdNbdExportEntry *e = g_ptr_array_index(list, i);
-
-        printf(" export: '%s'\n", e->name);
-        if (e->description) {
-            printf("  description: %s\n", e->description);
-        }
-        if (e->has_info) {
-            g_autofree char *names = wd_nbd_flag_names(e->flags);
-            printf("  size:  %" PRIu64 "\n", e->size);
-            printf("  flags: 0x%x ( %s )\n", e->flags, names);
-            printf("  min block: %" PRIu32 "\n", e->min_block);
-            printf("  opt block: %" PRIu32 "\n", e->pref_block);
-            printf("  max block: %" PRIu32 "\n", e->max_block);
-        }
-        if (e->contexts) {
-            printf("  available meta contexts: %u\n",
-                   g_strv_length(e->contexts));
-            for (char **p = e->contexts; *p; p++) {
-                printf("   %s\n", *p);
-            }
-        }
-    }
-}
-
 static int cmd_list(int argc, char **argv)
 {
     Common c = { 0 };
@@ -448,7 +420,7 @@ static int cmd_list(int argc, char **argv)
         list = wd_nbd_client_list_exports(&cfg, &err);
     }
     if (list) {
-        list_print(list);
+        wd_cmd_print_exports(list);
         ret = 0;
     } else {
         wd_cmd_error("%s", err->message);

@@ -217,24 +217,6 @@ static bool build_server(NbdOpts *o, WdBlockNode *node, GError **errp)
     return exp && wd_nbd_server_add_export(o->server, exp, errp);
 }
 
-/* Transmission flags as qemu-nbd -L spells them: "( flush fua )". */
-static char *qemu_flag_names(uint16_t flags)
-{
-    static const char *const names[] = {
-        NULL, "readonly", "flush", "fua", "rotational", "trim", "zeroes",
-        "df", "multi", "resize", "cache", "fast-zero",
-    };
-    GString *s = g_string_new("(");
-
-    for (size_t bit = 1; bit < G_N_ELEMENTS(names); bit++) {
-        if (flags & (1u << bit)) {
-            g_string_append_printf(s, " %s", names[bit]);
-        }
-    }
-    g_string_append(s, " )");
-    return g_string_free(s, FALSE);
-}
-
 /* -L: list a server's exports the way qemu-nbd -L prints them. */
 static int list_exports(NbdOpts *o, GError **errp)
 {
@@ -266,26 +248,7 @@ static int list_exports(NbdOpts *o, GError **errp)
     if (!list) {
         return 1;
     }
-    printf("exports available: %u\n", list->len);
-    for (guint i = 0; i < list->len; i++) {
-        WdNbdExportEntry *e = g_ptr_array_index(list, i);
-        printf(" export: '%s'\n", e->name);
-        if (e->description) {
-            printf("  description: %s\n", e->description);
-        }
-        if (e->has_info) {
-            g_autofree char *names = qemu_flag_names(e->flags);
-            printf("  size:  %" PRIu64 "\n", e->size);
-            printf("  flags: 0x%x %s\n", e->flags, names);
-            printf("  min block: %u\n  opt block: %u\n  max block: %u\n",
-                   e->min_block, e->pref_block, e->max_block);
-        }
-        guint n = e->contexts ? g_strv_length(e->contexts) : 0;
-        printf("  available meta contexts: %u\n", n);
-        for (guint j = 0; j < n; j++) {
-            printf("   %s\n", e->contexts[j]);
-        }
-    }
+    wd_cmd_print_exports(list);
     return 0;
 }
 

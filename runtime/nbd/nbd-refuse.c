@@ -122,20 +122,33 @@ static void converse(int fd, const char *reason)
     }
 }
 
-static gpointer refusal_thread(gpointer opaque)
+/*
+ * Takes @r's channel off the server's list (waking nbd_server_wait_refusals)
+ * before closing it, so that the server never shuts down a descriptor
+ * number that has been closed and reused.
+ */
+static void refusal_end(NbdRefusal *r, bool close_channel)
 {
-    NbdRefusal *r = opaque;
     WdNbdServer *s = r->server;
 
-    converse(wd_channel_get_fd(r->ch), r->reason);
     g_mutex_lock(&s->lock);
     g_ptr_array_remove_fast(s->refusing, r->ch);
     g_cond_broadcast(&s->cond);
     g_mutex_unlock(&s->lock);
-    wd_channel_close(r->ch, NULL);
+    if (close_channel) {
+        wd_channel_close(r->ch, NULL);
+    }
     wd_channel_unref(r->ch);
     g_free(r->reason);
     g_free(r);
+}
+
+static gpointer refusal_thread(gpointer opaque)
+{
+    NbdRefusal *r = opaque;
+
+    converse(wd_channel_get_fd(r->ch), r->reason);
+    refusal_end(r, true);
     return NULL;
 }
 
@@ -161,13 +174,7 @@ bool nbd_server_refuse(WdNbdServer *s, WdChannel *ch, const char *reason)
     r->reason = g_strdup(reason);
     t = g_thread_try_new("nbd-refuse", refusal_thread, r, NULL);
     if (!t) {
-        g_mutex_lock(&s->lock);
-        g_ptr_array_remove_fast(s->refusing, ch);
-        g_cond_broadcast(&s->cond);
-        g_mutex_unlock(&s->lock);
-        wd_channel_unref(r->ch);
-        g_free(r->reason);
-        g_free(r);
+        refusal_end(r, false);  /* the caller closes @ch */
         return false;
     }
     g_thread_unref(t);

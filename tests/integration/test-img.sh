@@ -121,7 +121,8 @@ ok "compare: mismatch offset (exit 1) and error (exit 2)"
 img list "$QU" > list.txt || fail "list"
 grep -q "exports available: 1" list.txt && grep -q "base:allocation" list.txt ||
     fail "list output: $(cat list.txt)"
-ok "qemu-nbd: list"
+qemu-nbd -L -k "$tmp/q.sock" | diff - list.txt || fail "list differs from qemu-nbd -L"
+ok "qemu-nbd: list, same text as qemu-nbd -L"
 expect_fail "Export 'nope' not found on the server" \
     img info "nbd+unix:///nope?socket=$tmp/q.sock"
 expect_fail "Server does not support TLS (it refused STARTTLS) (server reported: TLS not configured)" \
