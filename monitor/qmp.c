@@ -39,31 +39,21 @@ char *qmp_format(QmpSession *s, json_t *msg, size_t *len)
     size_t flags = JSON_ENSURE_ASCII | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
     g_autofree char *text = json_dumps(msg, flags | (s && s->pretty
                                                       ? JSON_INDENT(4) : 0));
-    size_t n = strlen(text), lines = 0;
-    char *out, *o;
+    size_t n = strlen(text);
+    GString *out = g_string_sized_new(n + 64);
+    const char *p = text, *nl;
 
-    /* QEMU ends every line with \r\n, also inside pretty output. The
-     * copy goes line by line: this runs for every reply and event. */
-    for (const char *p = text; (p = memchr(p, '\n', text + n - p)); p++) {
-        lines++;
+    /* QEMU ends every line with \r\n, also inside pretty output. This
+     * runs for every reply and event: copy whole lines, not bytes. */
+    while ((nl = memchr(p, '\n', text + n - p))) {
+        g_string_append_len(out, p, nl - p);
+        g_string_append_len(out, "\r\n", 2);
+        p = nl + 1;
     }
-    out = o = g_malloc(n + lines + 3);
-    for (const char *p = text, *end = text + n; p < end;) {
-        const char *nl = memchr(p, '\n', end - p);
-        size_t seg = (nl ? nl : end) - p;
-
-        memcpy(o, p, seg);
-        o += seg;
-        p += seg;
-        if (nl) {
-            *o++ = '\r';
-            *o++ = '\n';
-            p++;
-        }
-    }
-    memcpy(o, "\r\n", 3);
-    *len = o + 2 - out;
-    return out;
+    g_string_append_len(out, p, text + n - p);
+    g_string_append_len(out, "\r\n", 2);
+    *len = out->len;
+    return g_string_free(out, FALSE);
 }
 
 static void send_msg(QmpSession *s, json_t *msg)

@@ -420,7 +420,8 @@ void nbd_server_pool_clear(WdNbdServer *s)
 
 /* ---- connections ---------------------------------------------------------- */
 
-/* Starts serving @ch. Sets *@over_limit if max-connections is why not. */
+/* Starts serving @ch. Sets *@over_limit (if given) when max-connections
+ * is why not. */
 static bool take_client(WdNbdServer *s, WdChannel *ch, bool *over_limit,
                         GError **errp)
 {
@@ -438,7 +439,9 @@ static bool take_client(WdNbdServer *s, WdChannel *ch, bool *over_limit,
         bool first = !s->refusal_logged;
 
         s->refusal_logged = true;
-        *over_limit = true;
+        if (over_limit) {
+            *over_limit = true;
+        }
         g_mutex_unlock(&s->lock);
         wd_error_setg(errp, "NBD server '%s' has reached its limit of %u "
                       "connections (max-connections); try again when a "
@@ -489,9 +492,7 @@ bool wd_nbd_server_add_client(WdNbdServer *s, WdChannel *ch, GError **errp)
         wd_error_setg(errp, "NBD clients must be socket channels");
         return false;
     }
-    bool over_limit = false;
-
-    return take_client(s, ch, &over_limit, errp);
+    return take_client(s, ch, NULL, errp);
 }
 
 static void server_accept(WdChannel *client, gpointer opaque)

@@ -3,10 +3,11 @@
  * libFuzzer target for the NBD client, playing a hostile server: the
  * input is everything the "server" sends, written into one end of a
  * socketpair (then EOF) before the client negotiates and runs a few
- * requests on the other; what the client sends is left unread. The first input byte picks the client mode
- * (connect or list, structured replies on or off); the rest is the
- * server's byte stream. Every outcome must be a clean error: no crash,
- * no hang, no write outside a request buffer (ASan).
+ * requests on the other; what the client sends is left unread. The
+ * first input byte picks the client mode (connect or list, structured
+ * replies on or off); the rest is the server's byte stream. Every
+ * outcome must be a clean error: no crash, no hang, no write outside a
+ * request buffer (ASan).
  *
  * Build: clang -fsanitize=fuzzer,address,undefined (tests/fuzz/run.sh);
  * seeds in tests/fuzz/corpus/nbd-client/.

@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         }                                                                   \
     } while (0)
 
-/* A server (TLS required if @creds is not NULL) exporting "disk" (128 KiB,
+/* A server (TLS required if @creds is not NULL) exporting "disk" (512 KiB,
  * writable, with a description) and "ro" (64 KiB, read-only). Errors are
  * the only log output. */
 WdNbdServer *fuzz_nbd_server_new(WdTlsCreds *creds);
